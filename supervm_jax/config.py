@@ -1,0 +1,187 @@
+"""One typed configuration for the whole system, with one precedence rule.
+
+    defaults  <  TOML file  <  environment (SUPERVM_*)  <  absl flags / explicit overrides
+
+Sections and keys (TOML table.key, environment name, type, default):
+
+    [parallel] num_workers      SUPERVM_NUM_THREADS          int  os.cpu_count()
+    [parallel] batch_size       SUPERVM_BATCH_SIZE           int  1024
+    [parallel] sequential_below SUPERVM_SEQUENTIAL_BELOW     int  32   (blocks smaller than this run serially)
+    [mvcc]     shard_count      SUPERVM_MVCC_SHARDS          int  256  (power of two, 1..4096)
+    [mvcc]     gc_threads       SUPERVM_MVCC_GC_THREADS      int  1
+    [mvcc]     path             SUPERVM_MVCC_PATH            str  ""   (empty: in-memory only)
+    [devices]  platform         SUPERVM_DEVICES_PLATFORM     str  ""   (empty: JAX's default backend)
+    [devices]  count            SUPERVM_DEVICES_COUNT        int  0    (0: every visible device)
+
+Unknown sections or keys, and values of the wrong type or out of range, raise `ConfigError`
+naming the offending key and where it came from.
+
+Usage::
+
+    cfg = load_config("node.toml")                     # file + environment
+    cfg = load_config(overrides={"mvcc.shard_count": 1024})
+    cfg.mvcc.shard_count
+
+Jobs get `--config=FILE` and `--set=section.key=value` (repeatable) through `define_flags()` /
+`config_from_flags()`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration key is unknown, or its value has the wrong type or range."""
+
+
+def _positive(key: str, value: int) -> None:
+    if value < 1:
+        raise ConfigError(f"{key} must be >= 1, got {value}")
+
+
+def _non_negative(key: str, value: int) -> None:
+    if value < 0:
+        raise ConfigError(f"{key} must be >= 0, got {value}")
+
+
+def _shard_count(key: str, value: int) -> None:
+    if value < 1 or value > 4096 or value & (value - 1):
+        raise ConfigError(f"{key} must be a power of two in [1, 4096], got {value}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ParallelConfig:
+    num_workers: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)
+    batch_size: int = 1024
+    sequential_below: int = 32
+
+
+@dataclasses.dataclass(frozen=True)
+class MVCCConfig:
+    shard_count: int = 256
+    gc_threads: int = 1
+    path: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class DevicesConfig:
+    platform: str = ""
+    count: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    parallel: ParallelConfig = dataclasses.field(default_factory=ParallelConfig)
+    mvcc: MVCCConfig = dataclasses.field(default_factory=MVCCConfig)
+    devices: DevicesConfig = dataclasses.field(default_factory=DevicesConfig)
+
+
+# section.key -> (environment variable, type, range check or None)
+_SCHEMA: dict[str, tuple[str, type, Any]] = {
+    "parallel.num_workers": ("SUPERVM_NUM_THREADS", int, _positive),
+    "parallel.batch_size": ("SUPERVM_BATCH_SIZE", int, _positive),
+    "parallel.sequential_below": ("SUPERVM_SEQUENTIAL_BELOW", int, _non_negative),
+    "mvcc.shard_count": ("SUPERVM_MVCC_SHARDS", int, _shard_count),
+    "mvcc.gc_threads": ("SUPERVM_MVCC_GC_THREADS", int, _non_negative),
+    "mvcc.path": ("SUPERVM_MVCC_PATH", str, None),
+    "devices.platform": ("SUPERVM_DEVICES_PLATFORM", str, None),
+    "devices.count": ("SUPERVM_DEVICES_COUNT", int, _non_negative),
+}
+ENV_NAMES = {key: env for key, (env, _, _) in _SCHEMA.items()}
+
+
+def _coerce(key: str, value: Any, source: str) -> Any:
+    """Converts `value` to the declared type of `key` and checks its range."""
+    if key not in _SCHEMA:
+        known = ", ".join(sorted(_SCHEMA))
+        raise ConfigError(f"unknown config key {key!r} (from {source}); known keys: {known}")
+    _, ftype, check = _SCHEMA[key]
+    if ftype is int:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ConfigError(f"{key} (from {source}) must be an integer, got {value!r}")
+        try:
+            value = int(value)
+        except ValueError:
+            raise ConfigError(f"{key} (from {source}) must be an integer, got {value!r}") from None
+    elif not isinstance(value, str):
+        raise ConfigError(f"{key} (from {source}) must be a string, got {value!r}")
+    if check is not None:
+        try:
+            check(key, value)
+        except ConfigError as err:
+            raise ConfigError(f"{err} (from {source})") from None
+    return value
+
+
+def _flatten_toml(data: Mapping[str, Any], source: str) -> dict[str, Any]:
+    flat = {}
+    for section, table in data.items():
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"config key {section!r} (from {source}) must be a [section] table")
+        for name, value in table.items():
+            flat[f"{section}.{name}"] = value
+    return flat
+
+
+def load_config(
+    path: str | os.PathLike | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Builds a `Config`: defaults < TOML at `path` < `environ` (default os.environ) < `overrides`.
+
+    `overrides` maps "section.key" to a value (what absl flags supply). Raises `ConfigError`.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"config file {path}: {err}") from None
+        for key, value in _flatten_toml(data, str(path)).items():
+            values[key] = _coerce(key, value, f"file {path}")
+    for key, env_name in ENV_NAMES.items():
+        if env_name in environ:
+            values[key] = _coerce(key, environ[env_name], f"environment {env_name}")
+    for key, value in (overrides or {}).items():
+        values[key] = _coerce(key, value, "override")
+    sections: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        section, name = key.split(".")
+        sections.setdefault(section, {})[name] = value
+    return Config(
+        parallel=ParallelConfig(**sections.get("parallel", {})),
+        mvcc=MVCCConfig(**sections.get("mvcc", {})),
+        devices=DevicesConfig(**sections.get("devices", {})),
+    )
+
+
+def define_flags() -> None:
+    """Defines `--config` and `--set` absl flags (idempotent)."""
+    from absl import flags
+
+    if "config" not in flags.FLAGS:
+        flags.DEFINE_string("config", None, "TOML configuration file (see supervm_jax.config).")
+    if "set" not in flags.FLAGS:
+        flags.DEFINE_multi_string("set", [], "Override one key: --set=section.key=value (repeatable).")
+
+
+def config_from_flags() -> Config:
+    """Loads the configuration with absl `--config` and `--set` on top of file and environment."""
+    from absl import flags
+
+    overrides = {}
+    for item in flags.FLAGS.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects section.key=value, got {item!r}")
+        overrides[key.strip()] = value.strip()
+    return load_config(flags.FLAGS.config, overrides=overrides)
