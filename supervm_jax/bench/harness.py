@@ -57,8 +57,9 @@ def log(*args: Any) -> None:
     print(*args, file=sys.stderr, flush=True)
 
 
-def median_time(fn: Callable[[], Any], repeats: int = REPEATS, warmup: bool = True) -> float:
+def median_time(fn: Callable[[], Any], repeats: int | None = None, warmup: bool = True) -> float:
     """Median wall time of `fn()` in seconds; blocks on any JAX arrays it returns."""
+    repeats = repeats or REPEATS
     if warmup:
         jax.block_until_ready(fn())
     times = []
@@ -69,7 +70,7 @@ def median_time(fn: Callable[[], Any], repeats: int = REPEATS, warmup: bool = Tr
     return statistics.median(times)
 
 
-def compile_and_median(fn: Callable[[], Any], repeats: int = REPEATS) -> tuple[float, float]:
+def compile_and_median(fn: Callable[[], Any], repeats: int | None = None) -> tuple[float, float]:
     """Returns (compile_s, median_s) for a jitted `fn` that has not been called with these shapes."""
     start = time.perf_counter()
     jax.block_until_ready(fn())
