@@ -1,0 +1,264 @@
+"""Montgomery arithmetic on batches of prime-field elements: the device kernels.
+
+Representation (chosen by measurement, see docs/PERFORMANCE.md): an element of a field with an
+`L`-limb modulus p is `L` little-endian 32-bit limbs stored as uint32, in Montgomery form
+(x * 2^(32L) mod p), canonical (< p). Batches are **limb-major**: an array of shape `(L, *batch)`,
+so each limb of every element is one contiguous vector and an elementwise loop vectorizes on CPU and
+coalesces on GPU. Products are formed by widening limbs to uint64 one product at a time, so the
+kernels must be traced with 64-bit types on (`supervm_jax.pmap.compat.x64_scope`).
+
+The multiply is CIOS (coarsely integrated operand scanning) with the outer loop over the rows of `b`
+as a `lax.fori_loop` carrying the `L+1` uint32 accumulator limbs: fully unrolling that loop makes
+XLA duplicate the carry chains into every output fusion (measured ~400x slower).
+
+Every function here is pure and shape-polymorphic over `*batch`; the `spec` argument is static.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+LIMB_BITS = 32
+_MASK = np.uint64(0xFFFFFFFF)
+_u32, _u64 = jnp.uint32, jnp.uint64
+
+
+def int_to_limbs(value: int, n_limbs: int) -> np.ndarray:
+    """Python int in [0, 2^(32 n_limbs)) -> little-endian uint32 limbs, shape (n_limbs,)."""
+    return np.frombuffer(value.to_bytes(4 * n_limbs, "little"), dtype="<u4").astype(np.uint32)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MontgomerySpec:
+    """Constants of one prime modulus for the kernels (hashable by identity, so usable as static)."""
+
+    modulus: int
+    n_limbs: int
+
+    def __post_init__(self):
+        if self.modulus % 2 == 0 or self.modulus < 3:
+            raise ValueError(f"modulus must be an odd prime > 2, got {self.modulus}")
+        if self.modulus.bit_length() > LIMB_BITS * self.n_limbs:
+            raise ValueError(f"modulus does not fit in {self.n_limbs} limbs of {LIMB_BITS} bits")
+
+    @property
+    def r(self) -> int:
+        """The Montgomery radix 2^(32 L) reduced mod p (the Montgomery form of 1)."""
+        return pow(2, LIMB_BITS * self.n_limbs, self.modulus)
+
+    @property
+    def p_limbs(self) -> np.ndarray:
+        return int_to_limbs(self.modulus, self.n_limbs)
+
+    @property
+    def n_prime(self) -> np.uint32:
+        """-p^-1 mod 2^32."""
+        return np.uint32((-pow(self.modulus, -1, 2**LIMB_BITS)) % 2**LIMB_BITS)
+
+    def constant(self, value: int, montgomery: bool = True) -> np.ndarray:
+        """Limbs of `value` (in Montgomery form unless montgomery=False), shape (L,) uint32."""
+        value %= self.modulus
+        if montgomery:
+            value = value * self.r % self.modulus
+        return int_to_limbs(value, self.n_limbs)
+
+
+def _bcast(limbs: np.ndarray, like: jnp.ndarray) -> jnp.ndarray:
+    """Constant limbs (L,) -> array of shape (L, 1, ..., 1) broadcastable against `like`."""
+    return jnp.asarray(limbs, _u32).reshape((-1,) + (1,) * (like.ndim - 1))
+
+
+def _sub_if_geq(spec: MontgomerySpec, t: list[jnp.ndarray], top: jnp.ndarray | None) -> jnp.ndarray:
+    """Given value = t (L uint64 limbs < 2^32) + top * 2^(32L) < 2p, returns value mod p as (L, ...) uint32."""
+    p = spec.p_limbs
+    borrow = jnp.zeros_like(t[0])
+    diff = []
+    for i in range(spec.n_limbs):
+        x = t[i] - np.uint64(p[i]) - borrow
+        diff.append(x & _MASK)
+        borrow = x >> 63
+    if top is None:
+        keep = borrow == 1
+    else:
+        keep = ((top - borrow) >> 63) == 1
+    return jnp.stack([jnp.where(keep, t[i], diff[i]).astype(_u32) for i in range(spec.n_limbs)])
+
+
+def mont_mul(spec: MontgomerySpec, a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
+    """a * b * 2^(-32L) mod p.
+
+    a: (L, *batch) uint32 < 2^(32L); b: (L, *batch) uint32 < p (broadcastable). Result (L, *batch)
+    uint32 canonical. With a < 2^(32L) and b < p the CIOS result is < 2p, so one conditional
+    subtraction suffices; this lets `from_wide` feed unreduced limbs as `a`.
+    """
+    n = spec.n_limbs
+    a, b = jnp.broadcast_arrays(a, b)
+    p = spec.p_limbs
+    n_prime = spec.n_prime
+
+    def row(i, t):
+        t = [t[k].astype(_u64) for k in range(n + 1)]
+        b_i = lax.dynamic_index_in_dim(b, i, keepdims=False).astype(_u64)
+        carry = jnp.zeros_like(b_i)
+        for j in range(n):
+            s = t[j] + a[j].astype(_u64) * b_i + carry
+            t[j] = s & _MASK
+            carry = s >> 32
+        s = t[n] + carry
+        t[n] = s & _MASK
+        overflow = s >> 32
+        m = (t[0].astype(_u32) * n_prime).astype(_u64)
+        carry = (t[0] + m * np.uint64(p[0])) >> 32
+        for j in range(1, n):
+            s = t[j] + m * np.uint64(p[j]) + carry
+            t[j - 1] = s & _MASK
+            carry = s >> 32
+        s = t[n] + carry
+        t[n - 1] = s & _MASK
+        t[n] = overflow + (s >> 32)
+        return jnp.stack([x.astype(_u32) for x in t])
+
+    t = lax.fori_loop(0, n, row, jnp.zeros((n + 1,) + a.shape[1:], _u32))
+    return _sub_if_geq(spec, [t[k].astype(_u64) for k in range(n)], t[n].astype(_u64))
+
+
+def add(spec: MontgomerySpec, a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
+    """(a + b) mod p for canonical a, b of shape (L, *batch) uint32."""
+    a, b = jnp.broadcast_arrays(a, b)
+    carry = jnp.zeros(a.shape[1:], _u64)
+    s = []
+    for i in range(spec.n_limbs):
+        x = a[i].astype(_u64) + b[i].astype(_u64) + carry
+        s.append(x & _MASK)
+        carry = x >> 32
+    return _sub_if_geq(spec, s, carry)
+
+
+def sub(spec: MontgomerySpec, a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
+    """(a - b) mod p for canonical a, b of shape (L, *batch) uint32."""
+    a, b = jnp.broadcast_arrays(a, b)
+    p = spec.p_limbs
+    borrow = jnp.zeros(a.shape[1:], _u64)
+    d = []
+    for i in range(spec.n_limbs):
+        x = a[i].astype(_u64) - b[i].astype(_u64) - borrow
+        d.append(x & _MASK)
+        borrow = x >> 63
+    # Add p back where the subtraction wrapped (borrow == 1); masked p is 0 elsewhere.
+    carry = jnp.zeros_like(borrow)
+    out = []
+    for i in range(spec.n_limbs):
+        x = d[i] + borrow * np.uint64(p[i]) + carry
+        out.append((x & _MASK).astype(_u32))
+        carry = x >> 32
+    return jnp.stack(out)
+
+
+def neg(spec: MontgomerySpec, a: jnp.ndarray) -> jnp.ndarray:
+    """(-a) mod p; 0 stays 0."""
+    return sub(spec, jnp.zeros_like(a), a)
+
+
+def is_zero(a: jnp.ndarray) -> jnp.ndarray:
+    """Boolean array of shape `batch`: element == 0 (canonical form, so Montgomery 0 is limbs 0)."""
+    return jnp.all(a == 0, axis=0)
+
+
+def eq(a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
+    """Boolean array of shape `batch`: a == b elementwise (canonical inputs)."""
+    return jnp.all(a == b, axis=0)
+
+
+def select(cond: jnp.ndarray, a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
+    """Elementwise `a if cond else b`; cond has shape `batch`, a and b (L, *batch)."""
+    return jnp.where(cond[None], a, b)
+
+
+def is_canonical(spec: MontgomerySpec, a: jnp.ndarray) -> jnp.ndarray:
+    """Boolean array of shape `batch`: the limbs encode an integer < p."""
+    p = spec.p_limbs
+    borrow = jnp.zeros(a.shape[1:], _u64)
+    for i in range(spec.n_limbs):
+        borrow = (a[i].astype(_u64) - np.uint64(p[i]) - borrow) >> 63
+    return borrow == 1
+
+
+def pow_int(spec: MontgomerySpec, a: jnp.ndarray, exponent: int) -> jnp.ndarray:
+    """a^exponent for a Python int exponent >= 0 (left-to-right square-and-multiply, 4-bit windows).
+
+    The exponent is static: its 4-bit digits become a constant scanned by `lax.scan`.
+    """
+    if exponent < 0:
+        raise ValueError(f"exponent must be >= 0, got {exponent}")
+    one = jnp.broadcast_to(_bcast(spec.constant(1), a), a.shape)
+    if exponent == 0:
+        return one
+    # table[k] = a^k for k in 0..15
+    table = [one, a]
+    for _ in range(14):
+        table.append(mont_mul(spec, table[-1], a))
+    table = jnp.stack(table)
+    digits = []
+    while exponent:
+        digits.append(exponent & 15)
+        exponent >>= 4
+    digits = jnp.asarray(digits[::-1], jnp.int32)
+
+    def step(acc, digit):
+        for _ in range(4):
+            acc = mont_mul(spec, acc, acc)
+        return mont_mul(spec, acc, table[digit]), None
+
+    acc, _ = lax.scan(step, table[digits[0]], digits[1:])
+    return acc
+
+
+def inv(spec: MontgomerySpec, a: jnp.ndarray) -> jnp.ndarray:
+    """a^(p-2): the inverse of nonzero a; maps 0 to 0 (callers that must reject 0 check first)."""
+    return pow_int(spec, a, spec.modulus - 2)
+
+
+def batch_inv(spec: MontgomerySpec, a: jnp.ndarray) -> jnp.ndarray:
+    """Inverses of a 1-D batch (L, n) with one field inversion (Montgomery's trick); 0 maps to 0.
+
+    Prefix and suffix products are parallel scans (`lax.associative_scan`), so the depth is
+    O(log n) multiplies on a GPU; inv(x_i) = prefix_{i-1} * suffix_{i+1} * inv(prod of all).
+    Zeros are replaced by 1 for the products and restored to 0 at the end.
+    """
+    n = a.shape[1]
+    if n == 0:
+        return a
+    zero = is_zero(a)
+    one = _bcast(spec.constant(1), a)
+    safe = jnp.where(zero[None], one, a)
+    mul = lambda x, y: mont_mul(spec, x, y)  # noqa: E731
+    prefix = lax.associative_scan(mul, safe, axis=1)
+    suffix = lax.associative_scan(mul, safe, axis=1, reverse=True)
+    total_inv = inv(spec, prefix[:, -1:])
+    ones = jnp.broadcast_to(one, (spec.n_limbs, 1))
+    before = jnp.concatenate([ones, prefix[:, :-1]], axis=1)
+    after = jnp.concatenate([suffix[:, 1:], ones], axis=1)
+    result = mont_mul(spec, mont_mul(spec, before, after), total_inv)
+    return jnp.where(zero[None], jnp.zeros_like(a), result)
+
+
+def to_montgomery(spec: MontgomerySpec, a: jnp.ndarray) -> jnp.ndarray:
+    """Standard-form limbs (< 2^(32L), need not be reduced) -> Montgomery form mod p."""
+    r2 = _bcast(spec.constant(spec.r), a)  # Montgomery form of R is R^2 mod p
+    return mont_mul(spec, a, r2)
+
+
+def from_montgomery(spec: MontgomerySpec, a: jnp.ndarray) -> jnp.ndarray:
+    """Montgomery form -> standard-form canonical limbs."""
+    one_std = _bcast(spec.constant(1, montgomery=False), a)
+    return mont_mul(spec, a, one_std)
+
+
+def from_wide(spec: MontgomerySpec, lo: jnp.ndarray, hi: jnp.ndarray) -> jnp.ndarray:
+    """Montgomery form of (lo + hi * 2^(32L)) mod p, for arbitrary limbs lo, hi of shape (L, *batch)."""
+    r3 = _bcast(spec.constant(spec.r * spec.r % spec.modulus), lo)  # Montgomery form of R^2
+    return add(spec, to_montgomery(spec, lo), mont_mul(spec, hi, r3))

@@ -1,0 +1,175 @@
+"""Experiment: formulations of the BN254 base-field Montgomery multiply, timed side by side.
+
+Not part of the library; it records how the representation in supervm_jax/field was chosen
+(see docs/PERFORMANCE.md). Run: python tools/field_formulations.py [log2_n]
+All variants: 8 x 32-bit limbs stored as uint32, limb-major (8, n), products widened to uint64.
+"""
+import sys, time
+import numpy as np
+import jax, jax.numpy as jnp
+from jax import lax
+
+jax.config.update("jax_enable_x64", True)
+P = 21888242871839275222246405745257275088696311952186142296561787584347683405581 + 2 ** 0 * 0
+P = 0x30644E72E131A029B85045B68181585D97816A916871CA8D3C208C16D87CFD47
+L = 8
+MASK = np.uint64(0xFFFFFFFF)
+PL = np.array([(P >> (32 * i)) & 0xFFFFFFFF for i in range(L)], np.uint64)
+NP = np.uint64((-pow(P, -1, 2 ** 32)) % 2 ** 32)
+R = 2 ** 256 % P
+RINV = pow(2 ** 256, -1, P)
+u32, u64 = jnp.uint32, jnp.uint64
+
+
+def final_sub(t):  # t: list of L+1 u64 values < 2^32 each (t[L] small); returns (L, n) u32 of t mod P
+    borrow = jnp.zeros_like(t[0])
+    d = []
+    for i in range(L):
+        x = t[i] - PL[i] - borrow
+        d.append(x & MASK)
+        borrow = (x >> 63)
+    x = t[L] - borrow
+    keep = (x >> 63) == 1  # t < P
+    return jnp.stack([jnp.where(keep, t[i], d[i]) for i in range(L)]).astype(u32)
+
+
+def cios_unrolled(a, b):
+    a = [a[i].astype(u64) for i in range(L)]
+    b = [b[i].astype(u64) for i in range(L)]
+    t = [jnp.zeros_like(a[0])] * (L + 2)
+    for i in range(L):
+        c = jnp.zeros_like(a[0])
+        for j in range(L):
+            s = t[j] + a[j] * b[i] + c
+            t[j] = s & MASK; c = s >> 32
+        s = t[L] + c; t[L] = s & MASK; t[L + 1] = s >> 32
+        m = (t[0] * NP) & MASK
+        s = t[0] + m * PL[0]; c = s >> 32
+        for j in range(1, L):
+            s = t[j] + m * PL[j] + c
+            t[j - 1] = s & MASK; c = s >> 32
+        s = t[L] + c; t[L - 1] = s & MASK; t[L] = t[L + 1] + (s >> 32)
+    return final_sub(t[: L + 1])
+
+
+def cios_fori(a, b):
+    a64 = a.astype(u64); b64 = b.astype(u64)
+    def row(i, t):
+        t = [t[k] for k in range(L + 1)]
+        bi = b64[i]
+        c = jnp.zeros_like(bi)
+        for j in range(L):
+            s = t[j] + a64[j] * bi + c
+            t[j] = s & MASK; c = s >> 32
+        s = t[L] + c; t[L] = s & MASK; top = s >> 32
+        m = (t[0] * NP) & MASK
+        s = t[0] + m * PL[0]; c = s >> 32
+        for j in range(1, L):
+            s = t[j] + m * PL[j] + c
+            t[j - 1] = s & MASK; c = s >> 32
+        s = t[L] + c; t[L - 1] = s & MASK; t[L] = top + (s >> 32)
+        return jnp.stack(t)
+    t = lax.fori_loop(0, L, row, jnp.zeros((L + 1,) + a.shape[1:], u64))
+    return final_sub([t[k] for k in range(L + 1)])
+
+
+NP32 = np.uint32(NP)
+
+
+def cios_fori32(a, b):
+    """CIOS rows in a fori_loop; state and inputs stay uint32, widened to uint64 per product."""
+    def row(i, t):
+        t = [t[k].astype(u64) for k in range(L + 1)]
+        bi = lax.dynamic_index_in_dim(b, i, keepdims=False).astype(u64)
+        c = jnp.zeros_like(bi)
+        for j in range(L):
+            s = t[j] + a[j].astype(u64) * bi + c
+            t[j] = s & MASK; c = s >> 32
+        s = t[L] + c; t[L] = s & MASK; top = s >> 32
+        m = (t[0].astype(u32) * NP32).astype(u64)
+        s = t[0] + m * PL[0]; c = s >> 32
+        for j in range(1, L):
+            s = t[j] + m * PL[j] + c
+            t[j - 1] = s & MASK; c = s >> 32
+        s = t[L] + c; t[L - 1] = s & MASK; t[L] = top + (s >> 32)
+        return jnp.stack([x.astype(u32) for x in t])
+    t = lax.fori_loop(0, L, row, jnp.zeros((L + 1,) + a.shape[1:], u32))
+    return final_sub([t[k].astype(u64) for k in range(L + 1)])
+
+
+def lazy_vector(a, b, unroll):
+    """Whole-array ops over the limb axis with lazily propagated carries."""
+    a64 = a.astype(u64); b64 = b.astype(u64)
+    pl = jnp.asarray(PL).reshape((L,) + (1,) * (a.ndim - 1))
+    zero_row = jnp.zeros((1,) + a.shape[1:], u64)
+    def row(i, t):  # t: (L+1, n) u64 lazy accumulators
+        p = a64 * b64[i]
+        t = t + jnp.concatenate([p & MASK, zero_row]) + jnp.concatenate([zero_row, p >> 32])
+        m = (t[0] * NP) & MASK
+        q = m * pl
+        t = t + jnp.concatenate([q & MASK, zero_row]) + jnp.concatenate([zero_row, q >> 32])
+        t1 = t[1] + (t[0] >> 32)
+        return jnp.concatenate([t1[None], t[2:], zero_row])
+    t = jnp.zeros((L + 1,) + a.shape[1:], u64)
+    if unroll:
+        for i in range(L):
+            t = row(i, t)
+    else:
+        t = lax.fori_loop(0, L, row, t)
+    out = []; c = jnp.zeros_like(t[0])
+    for i in range(L + 1):
+        s = t[i] + c; out.append(s & MASK); c = s >> 32
+    return final_sub(out)
+
+
+def chunked(f, chunk):
+    def g(a, b):
+        n = a.shape[1]
+        if n <= chunk:
+            return f(a, b)
+        k = n // chunk
+        ar = a.reshape(L, k, chunk).transpose(1, 0, 2); br = b.reshape(L, k, chunk).transpose(1, 0, 2)
+        return lax.map(lambda ab: f(*ab), (ar, br)).transpose(1, 0, 2).reshape(L, n)
+    return g
+
+
+def to_limbs(xs):
+    return np.array([[(x >> (32 * i)) & 0xFFFFFFFF for x in xs] for i in range(L)], np.uint32)
+
+
+def from_limbs(arr):
+    arr = np.asarray(arr)
+    return [sum(int(arr[i, k]) << (32 * i) for i in range(L)) for k in range(arr.shape[1])]
+
+
+if __name__ == "__main__":
+    logn = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    n = 2 ** logn
+    rng = np.random.default_rng(1)
+    xs = [int.from_bytes(rng.bytes(32), "little") % P for _ in range(256)]
+    ys = [int.from_bytes(rng.bytes(32), "little") % P for _ in range(256)]
+    a_small, b_small = to_limbs(xs), to_limbs(ys)
+    a = jnp.asarray(np.tile(a_small, (1, n // 256))); b = jnp.asarray(np.tile(b_small, (1, n // 256)))
+    expect = [(x * y * RINV) % P for x, y in zip(xs, ys)]
+    variants = {
+        "cios_fori32": cios_fori32,
+        "cios_fori32_chunk8k": chunked(cios_fori32, 8192),
+        "cios_fori32_chunk2k": chunked(cios_fori32, 2048),
+        "cios_fori": cios_fori,
+        "cios_fori_chunk8k": chunked(cios_fori, 32768),
+        "cios_unrolled_chunk8k": chunked(cios_unrolled, 8192),
+        "cios_unrolled": cios_unrolled,
+        "lazy_vector_fori": lambda a, b: lazy_vector(a, b, False),
+        "lazy_vector_fori_chunk8k": chunked(lambda a, b: lazy_vector(a, b, False), 8192),
+        "lazy_vector_unrolled_chunk8k": chunked(lambda a, b: lazy_vector(a, b, True), 8192),
+    }
+    only = sys.argv[2].split(",") if len(sys.argv) > 2 else list(variants)
+    for name in only:
+        f = jax.jit(variants[name])
+        t0 = time.perf_counter(); out = f(a, b).block_until_ready(); tc = time.perf_counter() - t0
+        ok = from_limbs(np.asarray(out)[:, :256]) == expect
+        ts = []
+        for _ in range(3):
+            t0 = time.perf_counter(); f(a, b).block_until_ready(); ts.append(time.perf_counter() - t0)
+        t = sorted(ts)[1]
+        print(f"{name:32s} ok={ok} first={tc:.2f}s  {t*1e3:.1f} ms  {n/t/1e6:.2f} M mul/s", flush=True)
