@@ -71,11 +71,16 @@ class PrimeField:
         (0 -> 0), batch_inv (1-D batch, 0 -> 0), to_montgomery, from_montgomery, from_wide,
         is_canonical.
         """
-        return functools.partial(_KERNELS[name], self.spec)
+        return self._kernels[name]
+
+    @functools.cached_property
+    def _kernels(self) -> dict:
+        # One partial per name, so callers that cache on the kernel object (shard_batch) hit.
+        return {name: functools.partial(fn, self.spec) for name, fn in _KERNELS.items()}
 
     @functools.cached_property
     def _jitted(self) -> dict:
-        jitted = {name: jax.jit(self.kernel(name)) for name in _KERNELS}
+        jitted = {name: jax.jit(kernel) for name, kernel in self._kernels.items()}
         jitted["pow"] = jax.jit(functools.partial(mont.pow_int, self.spec), static_argnums=1)
         return jitted
 

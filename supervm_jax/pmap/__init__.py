@@ -1,0 +1,21 @@
+"""Devices: a mesh over every visible device, batch sharding with shard_map, and the JAX-version shims.
+
+    from supervm_jax.pmap import shard_batch
+    from supervm_jax.field import BN254_FQ
+    c = shard_batch(BN254_FQ.kernel("mul"), a, b)     # == BN254_FQ.mul(a, b), split over all devices
+"""
+
+from supervm_jax.pmap.compat import shard_map, with_x64, x64_scope
+from supervm_jax.pmap.sharding import (
+    BATCH_AXIS,
+    device_mesh,
+    mesh_from_config,
+    pad_last_axis,
+    padded_length,
+    shard_batch,
+)
+
+__all__ = [
+    "BATCH_AXIS", "device_mesh", "mesh_from_config", "pad_last_axis", "padded_length", "shard_batch",
+    "shard_map", "with_x64", "x64_scope",
+]

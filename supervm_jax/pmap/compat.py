@@ -7,15 +7,27 @@ JAX 0.10 (Python 3.11 here) and 0.11/0.12 (the GPU image) differ in where `shard
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import TypeVar
 
 import jax
 
 if hasattr(jax, "shard_map"):
-    shard_map = jax.shard_map
+    _shard_map = jax.shard_map
 else:  # JAX < 0.7
-    from jax.experimental.shard_map import shard_map  # type: ignore[no-redef]
+    from jax.experimental.shard_map import shard_map as _shard_map  # type: ignore[no-redef]
+
+# Our kernels start loop carries from fresh constants, which the replication/varying-axis checker
+# rejects inside shard_map; the kernels are elementwise per shard, so the check adds nothing.
+_NO_CHECK = {
+    name: False for name in ("check_vma", "check_rep") if name in inspect.signature(_shard_map).parameters
+}
+
+
+def shard_map(f: Callable, *, mesh, in_specs, out_specs) -> Callable:
+    """`jax.shard_map` (or the experimental one on old JAX) with the varying-axis check off."""
+    return _shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, **_NO_CHECK)
 
 if hasattr(jax, "enable_x64"):
     _enable_x64 = jax.enable_x64

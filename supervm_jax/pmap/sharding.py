@@ -1,0 +1,88 @@
+"""Running kernels over every visible device: a 1-D mesh and a sharded batch axis.
+
+`shard_batch(kernel, *arrays)` splits the **last** axis of every input (the batch axis of the
+limb-major field layout `(L, *batch)`) over the mesh's "batch" axis with `shard_map`, padding it to a
+multiple of the device count with zeros and unpadding the outputs. The kernel must act independently
+on each position of that axis (field ops, hashes, ...); results then equal the unsharded call bit for
+bit. Compiled wrappers are cached per (kernel, mesh, input ranks, padded length).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, PartitionSpec
+
+from supervm_jax.pmap.compat import shard_map, x64_scope
+
+BATCH_AXIS = "batch"
+
+
+def device_mesh(n_devices: int | None = None, platform: str | None = None) -> Mesh:
+    """A 1-D mesh named "batch" over the first `n_devices` devices of `platform` (default: all, default backend)."""
+    devices = jax.devices(platform) if platform else jax.devices()
+    if n_devices is not None:
+        if not 1 <= n_devices <= len(devices):
+            raise ValueError(f"n_devices must be in [1, {len(devices)}], got {n_devices}")
+        devices = devices[:n_devices]
+    return Mesh(np.array(devices), (BATCH_AXIS,))
+
+
+def mesh_from_config(cfg) -> Mesh:
+    """Mesh for a `supervm_jax.config.Config` (devices.platform, devices.count; 0 = all)."""
+    return device_mesh(cfg.devices.count or None, cfg.devices.platform or None)
+
+
+def padded_length(n: int, n_devices: int) -> int:
+    """Smallest multiple of n_devices that is >= n (at least n_devices, so every shard is non-empty)."""
+    return max(-(-n // n_devices), 1) * n_devices
+
+
+def pad_last_axis(x: jax.Array, length: int) -> jax.Array:
+    """Zero-pads the last axis of x to `length`."""
+    extra = length - x.shape[-1]
+    if extra == 0:
+        return x
+    return jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, extra)])
+
+
+def _last_axis_spec(ndim: int) -> PartitionSpec:
+    return PartitionSpec(*([None] * (ndim - 1) + [BATCH_AXIS]))
+
+
+@functools.lru_cache(maxsize=256)
+def _sharded_callable(kernel: Callable, mesh: Mesh, in_ndims: tuple[int, ...], out_ndims: tuple[int, ...] | int):
+    in_specs = tuple(_last_axis_spec(d) for d in in_ndims)
+    if isinstance(out_ndims, int):
+        out_specs = _last_axis_spec(out_ndims)
+    else:
+        out_specs = tuple(_last_axis_spec(d) for d in out_ndims)
+    return jax.jit(shard_map(kernel, mesh=mesh, in_specs=in_specs, out_specs=out_specs))
+
+
+def shard_batch(kernel: Callable, *arrays: jax.Array, mesh: Mesh | None = None) -> jax.Array | tuple:
+    """Runs `kernel(*arrays)` with the last axis of every array sharded over `mesh` (default: all devices).
+
+    All inputs must share the same last-axis length n; outputs must keep that axis last. Returns
+    the outputs with the padding removed (shape of the unsharded result). Traced under x64 scope.
+    """
+    if not arrays:
+        raise ValueError("shard_batch needs at least one array")
+    n = arrays[0].shape[-1]
+    if any(a.shape[-1] != n for a in arrays):
+        raise ValueError(f"all inputs must share the last-axis length, got {[a.shape for a in arrays]}")
+    mesh = mesh or device_mesh()
+    length = padded_length(n, mesh.size)
+    padded = [pad_last_axis(jnp.asarray(a), length) for a in arrays]
+    with x64_scope():
+        out_shape = jax.eval_shape(kernel, *padded)
+        out_ndims = out_shape.ndim if not isinstance(out_shape, Sequence) else tuple(o.ndim for o in out_shape)
+        fn = _sharded_callable(kernel, mesh, tuple(a.ndim for a in padded), out_ndims)
+        out = fn(*padded)
+    if isinstance(out, (tuple, list)):
+        return tuple(o[..., :n] for o in out)
+    return out[..., :n]
