@@ -1,0 +1,390 @@
+"""Block executors: `SerialExecutor` (the reference) and `ParallelExecutor` (Block-STM on a pool).
+
+Both take a store (anything with `MVCCStore`'s ``snapshot()`` and ``commit(writes, base_height=)``),
+run a block of transactions against a snapshot at the latest height, commit the block's write set as
+the next height, and return one `Receipt` per transaction. For the same store state and block, the
+two return equal receipts and commit equal write sets.
+
+Pre-block reads go through a `BlockView`: each key is fetched from the snapshot once per block and
+then cached, so a slow store is paid once per key (what the storage-latency benchmark measures).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import queue
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from supervm_jax.config import Config, load_config
+from supervm_jax.mvcc import numa
+from supervm_jax.mvcc.mvmemory import STORAGE, Estimate, MVMemory
+from supervm_jax.mvcc.scheduler import EXECUTE, Pacer, Scheduler
+from supervm_jax.mvcc.transactions import VALUE_TYPES, Receipt, check_write
+
+_MISSING = object()
+
+
+class _Blocked(BaseException):
+    """Unwinds a transaction that read an ESTIMATE (BaseException so `except Exception` won't eat it)."""
+
+
+def _reason(err: Exception) -> str:
+    return f"{type(err).__name__}: {err}"
+
+
+def _check_transactions(txs: Sequence[Any]) -> None:
+    for index, tx in enumerate(txs):
+        if not callable(getattr(tx, "execute", None)):
+            raise TypeError(f"transaction {index} ({type(tx).__name__}) has no execute(ctx) method")
+
+
+class BlockView:
+    """The pre-block state of one block: `snapshot` values, each key fetched once and then cached."""
+
+    __slots__ = ("_snapshot", "_cache")
+
+    def __init__(self, snapshot):
+        self._snapshot = snapshot
+        self._cache: dict[str, Any] = {}
+
+    def get(self, key: str) -> int | str | bytes | None:
+        value = self._cache.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._snapshot.get(key)
+            self._cache[key] = value
+        return value
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecutionStats:
+    """Work done for one block: `executions` and `validations` count transaction runs (every
+    incarnation) and read-set validations; `workers` threads ran it (1 and `sequential` for the
+    serial path)."""
+
+    transactions: int
+    workers: int
+    executions: int
+    validations: int
+    sequential: bool
+
+
+class _SerialContext:
+    __slots__ = ("_overlay", "_base", "writes")
+
+    def __init__(self, overlay: dict, base: BlockView):
+        self._overlay = overlay
+        self._base = base
+        self.writes: dict[str, Any] = {}
+
+    def read(self, key: str):
+        value = self.writes.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._overlay.get(key, _MISSING)
+            if value is _MISSING:
+                value = self._base.get(key)
+        return value
+
+    def write(self, key: str, value) -> None:
+        if type(key) is not str or type(value) not in VALUE_TYPES:
+            check_write(key, value)
+        self.writes[key] = value
+
+
+def _run_serially(store, txs: Sequence[Any]) -> list[Receipt]:
+    """The reference: transactions one after another, each seeing all earlier successful writes."""
+    with store.snapshot() as snapshot:
+        base = BlockView(snapshot)
+        overlay: dict[str, Any] = {}
+        receipts = []
+        for index, tx in enumerate(txs):
+            ctx = _SerialContext(overlay, base)
+            try:
+                output = tx.execute(ctx)
+            except Exception as err:
+                receipts.append(Receipt(index, False, None, _reason(err)))
+                continue
+            overlay.update(ctx.writes)
+            receipts.append(Receipt(index, True, output))
+        store.commit(overlay, base_height=snapshot.height)
+    return receipts
+
+
+class SerialExecutor:
+    """Executes each block's transactions in order on the calling thread (the reference result)."""
+
+    def __init__(self, store):
+        self.store = store
+        self.last_stats: ExecutionStats | None = None
+
+    def execute_block(self, txs: Iterable[Any]) -> list[Receipt]:
+        """Runs `txs` in order, commits the block, returns one receipt per transaction.
+        Raises TypeError if an item has no ``execute`` method (before running anything)."""
+        txs = list(txs)
+        _check_transactions(txs)
+        receipts = _run_serially(self.store, txs)
+        self.last_stats = ExecutionStats(len(txs), 1, len(txs), 0, True)
+        return receipts
+
+
+class _SpeculativeContext:
+    """A run that may be repeated: reads come from speculative writers above the committed prefix,
+    else the committed state, else the pre-block state, and are recorded (key -> value seen)."""
+
+    __slots__ = ("_block", "_index", "writes", "reads", "blocked")
+
+    def __init__(self, block: _Block, index: int):
+        self._block = block
+        self._index = index
+        self.writes: dict[str, Any] = {}
+        self.reads: dict[str, Any] = {}
+        self.blocked: int | None = None
+
+    def read(self, key: str):
+        value = self.writes.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+        value = self.reads.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+        if self.blocked is not None:
+            raise _Blocked
+        block = self._block
+        value = block.memory.read(key, self._index, block.scheduler.committed)
+        if value is STORAGE:
+            value = block.state.get(key, _MISSING)
+            if value is _MISSING:
+                value = block.base.get(key)
+        elif type(value) is Estimate:
+            self.blocked = value.index
+            raise _Blocked
+        self.reads[key] = value
+        return value
+
+    def write(self, key: str, value) -> None:
+        if type(key) is not str or type(value) not in VALUE_TYPES:
+            check_write(key, value)
+        self.writes[key] = value
+
+
+class _Block:
+    """Shared state of one parallel block run. `state` holds the writes of the committed prefix:
+    exactly the serial executor's overlay after that prefix, and the block's write set at the end."""
+
+    def __init__(self, txs: Sequence[Any], base: BlockView):
+        n = len(txs)
+        self.txs = txs
+        self.base = base
+        self.state: dict[str, Any] = {}
+        self.memory = MVMemory(n)
+        self.scheduler = Scheduler(n, self.state)
+        self.outcomes: list[tuple[bool, Any]] = [(False, None)] * n  # (success, output or reason)
+        self.reads: list[dict[str, Any] | None] = [None] * n  # read set of the latest speculative run
+        self.lock = threading.Lock()
+        self.error: BaseException | None = None
+        self.executions = 0
+        self.validations = 0
+
+
+def _execute(block: _Block, index: int, final: bool, pacer: Pacer | None):
+    """Runs one incarnation of transaction `index`; returns the worker's next task.
+
+    A final run (every lower transaction committed) reads the committed state like the serial
+    executor, folds its writes into it and commits; its older speculative entries in the
+    multi-version memory lie below the committed prefix from then on and are never read again.
+    """
+    tx = block.txs[index]
+    scheduler = block.scheduler
+    if final:
+        ctx = _SerialContext(block.state, block.base)
+        try:
+            outcome = (True, tx.execute(ctx))
+        except Exception as err:
+            outcome = (False, _reason(err))
+        writes = ctx.writes if outcome[0] else {}
+        previous = block.memory.written(index)
+        wrote_new_location = any(key not in previous for key in writes)
+        block.outcomes[index] = outcome
+        block.state.update(writes)
+        return scheduler.finish_execution(index, wrote_new_location, True, pacer)
+    while True:
+        ctx = _SpeculativeContext(block, index)
+        try:
+            outcome = (True, tx.execute(ctx))
+        except _Blocked:
+            outcome = None
+        except Exception as err:
+            outcome = (False, _reason(err))
+        if ctx.blocked is None:
+            break
+        if scheduler.add_dependency(index, ctx.blocked):
+            return scheduler.next_task(pacer)
+    block.outcomes[index] = outcome
+    block.reads[index] = ctx.reads
+    wrote_new_location = block.memory.record(index, ctx.writes if outcome[0] else {})
+    return scheduler.finish_execution(index, wrote_new_location, False, pacer)
+
+
+def _validate(block: _Block, index: int, incarnation: int, final: bool, pacer: Pacer | None):
+    """Checks that transaction `index`'s recorded reads still hold; aborts it if not."""
+    memory, state, base = block.memory, block.state, block.base
+    floor = index if final else block.scheduler.committed
+    for key, seen in block.reads[index].items():
+        value = memory.read(key, index, floor)
+        if value is STORAGE:
+            value = state.get(key, _MISSING)
+            if value is _MISSING:
+                value = base.get(key)
+        elif type(value) is Estimate:
+            break
+        if value is not seen and value != seen:
+            break
+    else:
+        return block.scheduler.finish_validation(index, incarnation, final, memory.written(index), pacer)
+    if block.scheduler.try_validation_abort(index, incarnation):
+        memory.mark_estimates(index)
+        return block.scheduler.finish_abort(index, pacer)
+    return block.scheduler.next_task(pacer)
+
+
+def _run_worker(block: _Block, pacer: Pacer | None) -> None:
+    """One worker's loop over the block's tasks until every transaction is committed."""
+    executions = validations = 0
+    try:
+        task = block.scheduler.next_task(pacer)
+        while task is not None:
+            kind, index, incarnation, final = task
+            if kind == EXECUTE:
+                executions += 1
+                task = _execute(block, index, final, pacer)
+            else:
+                validations += 1
+                task = _validate(block, index, incarnation, final, pacer)
+    except BaseException as err:
+        with block.lock:
+            block.error = block.error or err
+        block.scheduler.halt()
+    finally:
+        with block.lock:
+            block.executions += executions
+            block.validations += validations
+
+
+class _WorkerPool:
+    """`len(cpu_sets)` daemon threads, thread w pinned to cpu_sets[w] (None: not pinned)."""
+
+    def __init__(self, cpu_sets: Sequence[frozenset[int] | None]):
+        self._inboxes = [queue.SimpleQueue() for _ in cpu_sets]
+        self._finished = threading.Semaphore(0)
+        started: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._loop, args=(inbox, cpus, started), name=f"mvcc-worker-{w}", daemon=True)
+            for w, (inbox, cpus) in enumerate(zip(self._inboxes, cpu_sets))
+        ]
+        for thread in self._threads:
+            thread.start()
+        errors = [err for err in (started.get() for _ in self._threads) if err is not None]
+        if errors:
+            self.close()
+            raise errors[0]
+
+    def _loop(self, inbox: queue.SimpleQueue, cpus: frozenset[int] | None, started: queue.SimpleQueue) -> None:
+        try:
+            if cpus is not None:
+                numa.pin_current_thread(cpus)
+        except OSError as err:
+            started.put(err)
+        else:
+            started.put(None)
+        while (job := inbox.get()) is not None:
+            try:
+                job()
+            finally:
+                self._finished.release()
+
+    def run(self, jobs: Sequence[Any]) -> None:
+        """Runs jobs[w] on thread w, all at once; returns when all have returned."""
+        for inbox, job in zip(self._inboxes, jobs):
+            inbox.put(job)
+        for _ in jobs:
+            self._finished.acquire()
+
+    def close(self) -> None:
+        for inbox in self._inboxes:
+            inbox.put(None)
+        for thread in self._threads:
+            thread.join()
+
+
+class ParallelExecutor:
+    """Block-STM execution of blocks on a pool of `num_workers` threads; results equal serial.
+
+    num_workers: threads (>= 1; default ``config.parallel.num_workers``, env SUPERVM_NUM_THREADS).
+    sequential_below: blocks with fewer transactions run serially on the calling thread (default
+    ``config.parallel.sequential_below``). config: a `supervm_jax.config.Config` (default: loaded
+    from the environment). pin: pin each worker to the CPUs of one NUMA node read from `sysfs_root`.
+    Raises ValueError for a worker count below 1 or a negative threshold. Close it (or use ``with``)
+    to stop the threads.
+    """
+
+    def __init__(self, store, num_workers: int | None = None, *, sequential_below: int | None = None,
+                 config: Config | None = None, pin: bool = True, sysfs_root: str = "/sys"):
+        config = load_config() if config is None else config
+        num_workers = config.parallel.num_workers if num_workers is None else num_workers
+        sequential_below = config.parallel.sequential_below if sequential_below is None else sequential_below
+        if type(num_workers) is not int or num_workers < 1:
+            raise ValueError(f"num_workers must be an int >= 1, got {num_workers!r}")
+        if type(sequential_below) is not int or sequential_below < 0:
+            raise ValueError(f"sequential_below must be an int >= 0, got {sequential_below!r}")
+        self.store = store
+        self.num_workers = num_workers
+        self.sequential_below = sequential_below
+        self.last_stats: ExecutionStats | None = None
+        self._lock = threading.Lock()
+        cpu_sets = numa.worker_cpu_sets(num_workers, sysfs_root) if pin else [None] * num_workers
+        self._pool = _WorkerPool(cpu_sets)
+
+    def execute_block(self, txs: Iterable[Any]) -> list[Receipt]:
+        """Executes `txs` as one block, commits its write set as the store's next height, and returns
+        one receipt per transaction, equal to what `SerialExecutor` returns.
+
+        Raises TypeError if an item has no ``execute`` method (before running anything), the
+        store's StaleBlockError if another block was committed meanwhile, and re-raises a
+        BaseException that is not an Exception (e.g. KeyboardInterrupt) escaping a transaction.
+        """
+        txs = list(txs)
+        _check_transactions(txs)
+        with self._lock:
+            if self._pool is None:
+                raise ValueError("executor is closed")
+            if len(txs) < self.sequential_below:
+                receipts = _run_serially(self.store, txs)
+                self.last_stats = ExecutionStats(len(txs), 1, len(txs), 0, True)
+                return receipts
+            with self.store.snapshot() as snapshot:
+                block = _Block(txs, BlockView(snapshot))
+                pacing = self.num_workers > 1
+                self._pool.run([
+                    lambda: _run_worker(block, Pacer() if pacing else None) for _ in range(self.num_workers)
+                ])
+                if block.error is not None:
+                    raise block.error
+                self.store.commit(block.state, base_height=snapshot.height)
+            self.last_stats = ExecutionStats(len(txs), self.num_workers, block.executions, block.validations, False)
+        return [
+            Receipt(index, True, payload) if success else Receipt(index, False, None, payload)
+            for index, (success, payload) in enumerate(block.outcomes)
+        ]
+
+    def close(self) -> None:
+        """Stops the worker threads (idempotent)."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def __enter__(self) -> ParallelExecutor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
