@@ -20,7 +20,7 @@ from typing import Any
 from supervm_jax.config import Config, load_config
 from supervm_jax.mvcc import numa
 from supervm_jax.mvcc.mvmemory import STORAGE, Estimate, MVMemory
-from supervm_jax.mvcc.scheduler import EXECUTE, Pacer, Scheduler
+from supervm_jax.mvcc.scheduler import VALIDATE, Pacer, Scheduler
 from supervm_jax.mvcc.transactions import VALUE_TYPES, Receipt, check_write
 
 _MISSING = object()
@@ -187,27 +187,10 @@ class _Block:
         self.validations = 0
 
 
-def _execute(block: _Block, index: int, final: bool, pacer: Pacer | None):
-    """Runs one incarnation of transaction `index`; returns the worker's next task.
-
-    A final run (every lower transaction committed) reads the committed state like the serial
-    executor, folds its writes into it and commits; its older speculative entries in the
-    multi-version memory lie below the committed prefix from then on and are never read again.
-    """
+def _execute_speculative(block: _Block, index: int, pacer: Pacer | None):
+    """Runs one speculative incarnation of transaction `index`; returns the worker's next task."""
     tx = block.txs[index]
     scheduler = block.scheduler
-    if final:
-        ctx = _SerialContext(block.state, block.base)
-        try:
-            outcome = (True, tx.execute(ctx))
-        except Exception as err:
-            outcome = (False, _reason(err))
-        writes = ctx.writes if outcome[0] else {}
-        previous = block.memory.written(index)
-        wrote_new_location = any(key not in previous for key in writes)
-        block.outcomes[index] = outcome
-        block.state.update(writes)
-        return scheduler.finish_execution(index, wrote_new_location, True, pacer)
     while True:
         ctx = _SpeculativeContext(block, index)
         try:
@@ -241,7 +224,7 @@ def _validate(block: _Block, index: int, incarnation: int, final: bool, pacer: P
         if value is not seen and value != seen:
             break
     else:
-        return block.scheduler.finish_validation(index, incarnation, final, memory.written(index), pacer)
+        return block.scheduler.finish_validation(index, incarnation, final, memory.write_sets[index], pacer)
     if block.scheduler.try_validation_abort(index, incarnation):
         memory.mark_estimates(index)
         return block.scheduler.finish_abort(index, pacer)
@@ -249,22 +232,50 @@ def _validate(block: _Block, index: int, incarnation: int, final: bool, pacer: P
 
 
 def _run_worker(block: _Block, pacer: Pacer | None) -> None:
-    """One worker's loop over the block's tasks until every transaction is committed."""
+    """One worker's loop over the block's tasks until every transaction is committed.
+
+    Final executions (every lower transaction committed) run inline, in runs (see `Scheduler.
+    claim_run`), as the serial executor does: read the committed state, fold the writes into it,
+    commit. Their older speculative entries in the multi-version memory then lie below the committed
+    prefix and are never read again. Only a run of one can have such entries.
+    """
+    scheduler, txs, state, base, outcomes = block.scheduler, block.txs, block.state, block.base, block.outcomes
+    written = block.memory.write_sets
     executions = validations = 0
     try:
-        task = block.scheduler.next_task(pacer)
+        task = scheduler.next_task(pacer)
         while task is not None:
             kind, index, incarnation, final = task
-            if kind == EXECUTE:
-                executions += 1
-                task = _execute(block, index, final, pacer)
-            else:
+            if kind == VALIDATE:
                 validations += 1
                 task = _validate(block, index, incarnation, final, pacer)
+                continue
+            executions += 1
+            if not final:
+                task = _execute_speculative(block, index, pacer)
+                continue
+            previous = written[index]  # non-empty only for a re-execution, which runs alone
+            end = scheduler.claim_run(index)
+            executions += end - index - 1
+            wrote_new_location = False
+            for member in range(index, end):
+                ctx = _SerialContext(state, base)
+                try:
+                    outcomes[member] = (True, txs[member].execute(ctx))
+                    writes = ctx.writes
+                except Exception as err:
+                    outcomes[member] = (False, _reason(err))
+                    writes = {}
+                if writes and not wrote_new_location:
+                    wrote_new_location = any(key not in previous for key in writes)
+                state.update(writes)
+                if member + 1 < end:
+                    scheduler.commit_in_run(member)
+            task = scheduler.finish_execution(end - 1, wrote_new_location, True, pacer)
     except BaseException as err:
         with block.lock:
             block.error = block.error or err
-        block.scheduler.halt()
+        scheduler.halt()
     finally:
         with block.lock:
             block.executions += executions

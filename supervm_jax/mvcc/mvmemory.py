@@ -47,11 +47,11 @@ STORAGE = _Storage()
 class MVMemory:
     """Multi-version writes of the `n` transactions of one block."""
 
-    __slots__ = ("_data", "_written")
+    __slots__ = ("_data", "write_sets")
 
     def __init__(self, n: int):
         self._data: dict[str, tuple[list[int], dict[int, object]]] = {}
-        self._written: list[Mapping[str, object]] = [{}] * n  # latest write set of each transaction
+        self.write_sets: list[Mapping[str, object]] = [{}] * n  # last recorded write set per transaction
 
     def read(self, key: str, index: int, floor: int) -> object:
         """Value written to `key` by the highest transaction w with floor <= w < index, an `Estimate`
@@ -72,10 +72,6 @@ class MVMemory:
             if writer < index:
                 return value if writer >= floor else STORAGE
 
-    def written(self, index: int) -> Mapping[str, object]:
-        """The write set last recorded for transaction `index` ({} if none)."""
-        return self._written[index]
-
     def record(self, index: int, writes: Mapping[str, object]) -> bool:
         """Replaces transaction `index`'s write set by `writes` (the mapping is kept, not copied).
 
@@ -94,18 +90,18 @@ class MVMemory:
             if fresh:
                 insort(order, index)
                 new_location = True
-        previous = self._written[index]
+        previous = self.write_sets[index]
         for key in previous:
             if key not in writes:
                 order, values = data[key]
                 order.remove(index)
                 del values[index]
-        self._written[index] = writes
+        self.write_sets[index] = writes
         return new_location
 
     def mark_estimates(self, index: int) -> None:
         """Turns transaction `index`'s writes into `Estimate` markers (it was aborted)."""
         marker = Estimate(index)
         data = self._data
-        for key in self._written[index]:
+        for key in self.write_sets[index]:
             data[key][1][index] = marker

@@ -5,6 +5,10 @@ State (one lock): per transaction a status and an incarnation number; ``executio
 of committed transactions; the transactions waiting on each one's re-execution; and the committed
 state, the writes of the committed prefix (key -> value), which is the serial state after it.
 
+Runs: a worker handed the final execution of the prefix's next transaction, when nothing above it
+has started, claims up to `RUN_LENGTH` never-executed successors too and executes and commits them in
+order, taking the lock once per run instead of once per transaction.
+
 Statuses: READY -> EXECUTING -> EXECUTED -> COMMITTED, with EXECUTING -> ABORTING (suspended on an
 ESTIMATE, resumed as READY with the next incarnation when the blocking transaction finishes) and
 EXECUTED -> ABORTING -> READY (failed validation). Tasks are tuples ``(kind, index, incarnation,
@@ -14,10 +18,11 @@ the committed state), a final validation commits on success (folding them in und
 
 GIL-aware pacing: under CPython one thread runs Python at a time, so speculating beyond the
 committed prefix only pays while the worker executing that prefix's next transaction is outside the
-interpreter (sleeping, in I/O, in JAX). Before such a task a worker waits `PACE_WAIT_S`; if the wait
-took longer than half the interpreter's switch interval, the other worker was running Python and the
-task is re-chosen afterwards (the prefix has usually moved); otherwise the worker speculates for the
-next `EAGER_TASKS` tasks without waiting.
+interpreter (sleeping, in I/O, in JAX). Before such a task a worker waits (`PACE_WAIT_S` at first);
+if the wait took longer than half the interpreter's switch interval, another worker was running
+Python: the task is re-chosen afterwards (the prefix has usually moved) and the next wait is twice as
+long, up to `PACE_MAX_WAIT_S`. Otherwise the worker speculates for the next `EAGER_TASKS` tasks
+without waiting and the wait returns to `PACE_WAIT_S`.
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ import time
 
 READY, EXECUTING, EXECUTED, ABORTING, COMMITTED = range(5)
 EXECUTE, VALIDATE = 0, 1
-PACE_WAIT_S = 100e-6
-EAGER_TASKS = 16
+PACE_WAIT_S = 100e-6  # first wait before a speculative task
+PACE_MAX_WAIT_S = 20e-3  # waits double while the interpreter stays contended, up to this
+EAGER_TASKS = 16  # speculative tasks taken without waiting after an uncontended wait
+RUN_LENGTH = 32  # most transactions one worker claims at once for final execution
 
 Task = tuple[int, int, int, bool]
 
@@ -37,10 +44,11 @@ Task = tuple[int, int, int, bool]
 class Pacer:
     """One worker's pacing state: how many speculative tasks it may still take without waiting."""
 
-    __slots__ = ("eager",)
+    __slots__ = ("eager", "wait_s")
 
     def __init__(self):
         self.eager = 0
+        self.wait_s = PACE_WAIT_S
 
 
 class Scheduler:
@@ -102,9 +110,12 @@ class Scheduler:
             pacer.eager -= 1
             return True
         start = time.perf_counter()
-        self._cond.wait(PACE_WAIT_S)
+        self._cond.wait(pacer.wait_s)
         if time.perf_counter() - start < self._contended_s:
             pacer.eager = EAGER_TASKS
+            pacer.wait_s = PACE_WAIT_S
+        else:
+            pacer.wait_s = min(2 * pacer.wait_s, PACE_MAX_WAIT_S)
         return False
 
     def _wake(self) -> None:
@@ -125,6 +136,31 @@ class Scheduler:
         if status[committed] == EXECUTED:
             return VALIDATE, committed, self._incarnation[committed], True
         return None
+
+    def claim_run(self, first: int) -> int:
+        """Extends final execution `first` (just handed out) by the following never-executed
+        transactions, up to `RUN_LENGTH` in all, provided `first` itself runs for the first time and
+        none above it has started; returns the end of the run (exclusive). The caller executes the
+        run in order, committing each member but the last with `commit_in_run` and the last with
+        `finish_execution`."""
+        with self._lock:
+            end = first + 1
+            if self._execution_idx != end or self._incarnation[first]:
+                return end
+            limit = min(self.n, first + RUN_LENGTH)
+            status, incarnation = self._status, self._incarnation
+            while end < limit and status[end] == READY and not incarnation[end]:
+                status[end] = EXECUTING
+                end += 1
+            self._execution_idx = end
+            return end
+
+    def commit_in_run(self, index: int) -> None:
+        """Commits run member `index` (the committed prefix's next) after its final execution, whose
+        writes the caller has already folded into the committed state. No lock: a never-executed
+        transaction has no ESTIMATEs, so no dependents, and no one else touches a claimed run."""
+        self._status[index] = COMMITTED
+        self.committed = index + 1
 
     def add_dependency(self, index: int, blocking: int) -> bool:
         """Suspends executing transaction `index` until `blocking` re-executes. False when `blocking`
@@ -154,9 +190,16 @@ class Scheduler:
                 self._wake()
             if final:
                 status[index] = COMMITTED
-                if wrote_new_location and self._validation_idx > index + 1:
-                    self._validation_idx = index + 1
+                following = index + 1
+                if wrote_new_location and self._validation_idx > following:
+                    self._validation_idx = following
                     self._wake()
+                if self._execution_idx == following and following < self.n and status[following] == READY:
+                    # Nothing above has started: take the next transaction, final, without a search.
+                    self.committed = following
+                    self._execution_idx = following + 1
+                    status[following] = EXECUTING
+                    return EXECUTE, following, self._incarnation[following], True
                 task = self._advance_locked()
             else:
                 status[index] = EXECUTED

@@ -19,8 +19,7 @@ sender's nonce, so the sum of all nonces counts successful transfers (the nonce-
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 VALUE_TYPES = frozenset({int, str, bytes, type(None)})
 
@@ -59,8 +58,7 @@ def nonce_key(account: str) -> str:
     return f"{account}/nonce"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Receipt:
+class Receipt(NamedTuple):
     """Outcome of transaction `index` of a block.
 
     success: whether its writes were applied. output: what ``execute`` returned (None on failure).
