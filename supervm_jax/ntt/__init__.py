@@ -6,6 +6,7 @@
 """
 
 from supervm_jax.ntt.domain import NTT_FIELDS, clear_cache, coset_generator, root_of_unity
+from supervm_jax.ntt.sharded import ntt_sharded
 from supervm_jax.ntt.transform import coset_intt, coset_ntt, intt, ntt
 
-__all__ = ["NTT_FIELDS", "clear_cache", "coset_generator", "coset_intt", "coset_ntt", "intt", "ntt", "root_of_unity"]
+__all__ = ["NTT_FIELDS", "clear_cache", "coset_generator", "coset_intt", "coset_ntt", "intt", "ntt", "ntt_sharded", "root_of_unity"]

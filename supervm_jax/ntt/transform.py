@@ -46,7 +46,8 @@ def _bcast_last(factors: jnp.ndarray, like: jnp.ndarray) -> jnp.ndarray:
     return factors.reshape((factors.shape[0],) + (1,) * (like.ndim - 2) + (factors.shape[1],))
 
 
-def _check(field: PrimeField, x: jax.Array) -> int:
+def check_input(field: PrimeField, x: jax.Array) -> int:
+    """Validates an NTT input array and returns its transform length n."""
     domain.check_ntt_field(field)
     if getattr(x, "dtype", None) != jnp.uint32 or x.ndim < 2 or x.shape[0] != field.n_limbs:
         raise ValueError(
@@ -59,7 +60,7 @@ def _check(field: PrimeField, x: jax.Array) -> int:
 
 
 def _transform(field: PrimeField, x: jax.Array, inverse: bool, pre_base: int | None, post_base: int | None):
-    n = _check(field, x)
+    n = check_input(field, x)
     omega = domain.root_of_unity(field, n)
     if inverse:
         omega = pow(omega, -1, field.modulus)
