@@ -1,0 +1,157 @@
+"""`mvcc` suite: Block-STM `ParallelExecutor` vs `SerialExecutor` on the same store, in the same run.
+
+n is the number of accounts. Every timing is seconds per block, execution plus commit into an
+`MVCCStore` built from the configuration (in memory unless SUPERVM_MVCC_PATH is set), median over
+`harness.REPEATS` consecutive blocks after a warm-up block; ours and the peer alternate on one store.
+
+Cases:
+    p2p-<n>               `P2P_TXS` random transfers over n accounts, the configured worker count
+                          (SUPERVM_NUM_THREADS, default os.cpu_count()).
+    p2p-<n>-w1            the same block on one worker: the cost of the Block-STM machinery.
+    p2p-latency-<n>-w<k>  storage latency (for n >= 100): the first read of each key in a block
+                          sleeps 20-100 µs (fixed per key), as grevm's benchmark does; k = 2, 4, 8.
+    p2p-jax-<n>-w<k>      GIL-releasing work (for n >= 100): `JAX_TXS` transfers, each also running
+                          a small jitted JAX function (a 128x128 float32 matmul); k = 2, 4.
+
+Extra fields: tps (transactions per second of ours), exec_per_tx and val_per_tx (executions and
+validations per transaction in ours' last block), workers, txs.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+
+import jax
+import jax.numpy as jnp
+
+from supervm_jax.bench import harness
+from supervm_jax.config import load_config
+from supervm_jax.mvcc import MVCCStore, ParallelExecutor, SerialExecutor, Transfer, balance_key
+
+DEFAULT_SIZES = [2, 10, 100, 1000, 10000]
+P2P_TXS = 10_000
+JAX_TXS = 2_000
+LATENCY_WORKERS = (2, 4, 8)
+JAX_WORKERS = (2, 4)
+VARIANT_MIN_ACCOUNTS = 100
+VARIANT_REPEATS = 3
+GENESIS_BALANCE = 10**15
+
+
+class _SlowSnapshot:
+    """A snapshot whose every `get` first sleeps 20-100 µs, fixed per key (a slow disk)."""
+
+    def __init__(self, snapshot):
+        self._snapshot = snapshot
+        self.height = snapshot.height
+
+    def get(self, key: str):
+        time.sleep((20 + sum(key.encode()) % 81) * 1e-6)
+        return self._snapshot.get(key)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._snapshot.close()
+
+
+class _SlowStore:
+    """`store` behind a slow disk: snapshots sleep on reads, commits go straight through."""
+
+    def __init__(self, store: MVCCStore):
+        self._store = store
+
+    def snapshot(self) -> _SlowSnapshot:
+        return _SlowSnapshot(self._store.snapshot())
+
+    def commit(self, writes, *, base_height=None) -> int:
+        return self._store.commit(writes, base_height=base_height)
+
+
+_WEIGHTS = jnp.linspace(-1.0, 1.0, 128 * 128, dtype=jnp.float32).reshape(128, 128)
+
+
+@jax.jit
+def _proof(amount):
+    """A small stand-in for proof work: scaled 128x128 matmul, reduced to one float32."""
+    return jnp.sum(jnp.tanh((_WEIGHTS * amount) @ _WEIGHTS))
+
+
+class _ProvedTransfer:
+    """A transfer that first runs `_proof` on its amount (JAX releases the GIL while it computes)."""
+
+    def __init__(self, transfer: Transfer):
+        self._transfer = transfer
+
+    def execute(self, ctx):
+        checksum = float(_proof(jnp.float32(self._transfer.amount)))
+        return self._transfer.execute(ctx), checksum
+
+
+def _transfers(accounts: int, count: int, rng: random.Random) -> list[Transfer]:
+    names = [f"acct{i}" for i in range(accounts)]
+    return [Transfer(rng.choice(names), rng.choice(names), rng.randrange(1, 1000)) for _ in range(count)]
+
+
+def _compare(case: str, accounts: int, store, make_block, workers: int, repeats: int | None,
+             peer_s: float | None = None) -> tuple[harness.Record, float]:
+    """Times ours (`workers` threads) and, unless `peer_s` is given, the serial executor."""
+    rng = random.Random(f"{case}-{workers}")
+    repeats = repeats or harness.REPEATS
+
+    def blocks():  # generated before timing: one warm-up block plus `repeats` timed ones
+        return iter([make_block(rng) for _ in range(repeats + 1)])
+
+    with ParallelExecutor(store, workers, sequential_below=0) as ours:
+        ours_blocks = blocks()
+        ours_s = harness.median_time(lambda: ours.execute_block(next(ours_blocks)), repeats)
+        stats = ours.last_stats
+    if peer_s is None:
+        serial = SerialExecutor(store)
+        serial_blocks = blocks()
+        peer_s = harness.median_time(lambda: serial.execute_block(next(serial_blocks)), repeats)
+    txs = stats.transactions
+    record = harness.Record(
+        suite="mvcc", case=case, n=accounts, ours_s=ours_s, peer="serial", peer_s=peer_s,
+        extra={"tps": txs / ours_s, "exec_per_tx": stats.executions / txs, "val_per_tx": stats.validations / txs,
+               "workers": workers, "txs": txs},
+    )
+    harness.log(f"{case:24s} workers={workers} ours {ours_s * 1e3:8.1f} ms  serial {peer_s * 1e3:8.1f} ms  "
+                f"{txs / ours_s:9.0f} tx/s  exec/tx {record.extra['exec_per_tx']:.2f}  "
+                f"val/tx {record.extra['val_per_tx']:.2f}")
+    return record, peer_s
+
+
+def run(sizes: list[int]) -> Iterator[harness.Record]:
+    config = load_config()
+    workers = config.parallel.num_workers
+    for accounts in sizes:
+        store = MVCCStore.from_config(config)
+        store.commit({balance_key(f"acct{i}"): GENESIS_BALANCE for i in range(accounts)})
+
+        def p2p(rng, accounts=accounts):
+            return _transfers(accounts, P2P_TXS, rng)
+
+        record, serial_s = _compare(f"p2p-{accounts}", accounts, store, p2p, workers, None)
+        yield record
+        yield _compare(f"p2p-{accounts}-w1", accounts, store, p2p, 1, None, serial_s)[0]
+        if accounts >= VARIANT_MIN_ACCOUNTS:
+            slow = _SlowStore(store)
+            serial_s = None
+            for k in LATENCY_WORKERS:
+                record, serial_s = _compare(f"p2p-latency-{accounts}-w{k}", accounts, slow, p2p, k,
+                                            VARIANT_REPEATS, serial_s)
+                yield record
+
+            def proved(rng, accounts=accounts):
+                return [_ProvedTransfer(t) for t in _transfers(accounts, JAX_TXS, rng)]
+
+            serial_s = None
+            for k in JAX_WORKERS:
+                record, serial_s = _compare(f"p2p-jax-{accounts}-w{k}", accounts, store, proved, k,
+                                            VARIANT_REPEATS, serial_s)
+                yield record
+        store.close()
