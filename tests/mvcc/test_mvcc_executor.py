@@ -102,14 +102,14 @@ def run_parallel(genesis, blocks, workers, **kwargs):
     return receipts, state_of(store), store.height
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_parallel_equals_serial(scenario):
     genesis, blocks, workers = scenario
     assert run_parallel(genesis, blocks, workers) == run_serial(genesis, blocks)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=scenarios())
 def test_parallel_equals_serial_always_speculating(scenario, always_speculating):
     """Pacing off, runs of at most 2, and a 10 µs switch interval: threads interleave inside
