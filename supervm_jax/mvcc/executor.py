@@ -21,7 +21,7 @@ from supervm_jax.config import Config, load_config
 from supervm_jax.mvcc import numa
 from supervm_jax.mvcc.mvmemory import STORAGE, Estimate, MVMemory
 from supervm_jax.mvcc.scheduler import VALIDATE, Pacer, Scheduler
-from supervm_jax.mvcc.transactions import VALUE_TYPES, Receipt, check_write
+from supervm_jax.mvcc.transactions import VALUE_TYPES, Receipt, Transaction, check_write
 
 _MISSING = object()
 
@@ -41,19 +41,38 @@ def _check_transactions(txs: Sequence[Any]) -> None:
 
 
 class BlockView:
-    """The pre-block state of one block: `snapshot` values, each key fetched once and then cached."""
+    """The pre-block state of one block: `snapshot` values, each key fetched once and then cached.
 
-    __slots__ = ("_snapshot", "_cache")
+    Thread-safe; when several threads miss the same key at once, one fetches it and the others wait
+    for that fetch (so a slow store is paid once per key, not once per thread).
+    """
+
+    __slots__ = ("_snapshot", "_cache", "_loading")
 
     def __init__(self, snapshot):
         self._snapshot = snapshot
         self._cache: dict[str, Any] = {}
+        self._loading: dict[str, threading.Lock] = {}  # key -> lock held while its fetch runs
 
     def get(self, key: str) -> int | str | bytes | None:
         value = self._cache.get(key, _MISSING)
-        if value is _MISSING:
+        if value is not _MISSING:
+            return value
+        mine = threading.Lock()
+        mine.acquire()
+        fetching = self._loading.setdefault(key, mine)
+        if fetching is not mine:
+            with fetching:  # wait for the other thread's fetch
+                pass
+            value = self._cache.get(key, _MISSING)
+            return self.get(key) if value is _MISSING else value
+        try:
             value = self._snapshot.get(key)
             self._cache[key] = value
+        finally:
+            if value is _MISSING:
+                del self._loading[key]
+            mine.release()
         return value
 
 
@@ -118,7 +137,7 @@ class SerialExecutor:
         self.store = store
         self.last_stats: ExecutionStats | None = None
 
-    def execute_block(self, txs: Iterable[Any]) -> list[Receipt]:
+    def execute_block(self, txs: Iterable[Transaction]) -> list[Receipt]:
         """Runs `txs` in order, commits the block, returns one receipt per transaction.
         Raises TypeError if an item has no ``execute`` method (before running anything)."""
         txs = list(txs)
@@ -356,7 +375,7 @@ class ParallelExecutor:
         cpu_sets = numa.worker_cpu_sets(num_workers, sysfs_root) if pin else [None] * num_workers
         self._pool = _WorkerPool(cpu_sets)
 
-    def execute_block(self, txs: Iterable[Any]) -> list[Receipt]:
+    def execute_block(self, txs: Iterable[Transaction]) -> list[Receipt]:
         """Executes `txs` as one block, commits its write set as the store's next height, and returns
         one receipt per transaction, equal to what `SerialExecutor` returns.
 

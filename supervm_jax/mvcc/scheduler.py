@@ -21,9 +21,8 @@ committed prefix only pays while the worker executing that prefix's next transac
 interpreter (sleeping, in I/O, in JAX). Before such a task a worker waits (`PACE_WAIT_S` at first);
 if the wait took longer than half the interpreter's switch interval, another worker was running
 Python: the task is re-chosen afterwards (the prefix has usually moved) and the next wait is twice as
-long, up to `PACE_MAX_WAIT_S`. Otherwise the worker speculates for the next `EAGER_TASKS` tasks
-without waiting (twice as many after each further uncontended wait, up to `MAX_EAGER_TASKS`) and the
-wait returns to `PACE_WAIT_S`.
+long, up to `PACE_MAX_WAIT_S`. Otherwise the worker speculates without waiting for the next
+`EAGER_S` seconds and the wait returns to `PACE_WAIT_S`.
 """
 
 from __future__ import annotations
@@ -36,21 +35,19 @@ READY, EXECUTING, EXECUTED, ABORTING, COMMITTED = range(5)
 EXECUTE, VALIDATE = 0, 1
 PACE_WAIT_S = 100e-6  # first wait before a speculative task
 PACE_MAX_WAIT_S = 20e-3  # waits double while the interpreter stays contended, up to this
-EAGER_TASKS = 16  # speculative tasks taken without waiting after a first uncontended wait
-MAX_EAGER_TASKS = 1024  # the number doubles with each further uncontended wait, up to this
+EAGER_S = 2e-3  # after an uncontended wait, speculate this long before waiting again
 RUN_LENGTH = 32  # most transactions one worker claims at once for final execution
 
 Task = tuple[int, int, int, bool]
 
 
 class Pacer:
-    """One worker's pacing state: how many speculative tasks it may still take without waiting."""
+    """One worker's pacing state: until when it speculates without waiting, and its next wait."""
 
-    __slots__ = ("eager", "eager_budget", "wait_s")
+    __slots__ = ("eager_until", "wait_s")
 
     def __init__(self):
-        self.eager = 0
-        self.eager_budget = EAGER_TASKS
+        self.eager_until = 0.0
         self.wait_s = PACE_WAIT_S
 
 
@@ -109,17 +106,15 @@ class Scheduler:
 
     def _pace(self, pacer: Pacer) -> bool:
         """True: speculate now. False: waited for the interpreter; re-choose the task (lock held)."""
-        if pacer.eager:
-            pacer.eager -= 1
-            return True
         start = time.perf_counter()
+        if start < pacer.eager_until:
+            return True
         self._cond.wait(pacer.wait_s)
-        if time.perf_counter() - start < self._contended_s:
-            pacer.eager = pacer.eager_budget
-            pacer.eager_budget = min(2 * pacer.eager_budget, MAX_EAGER_TASKS)
+        end = time.perf_counter()
+        if end - start < self._contended_s:
+            pacer.eager_until = end + EAGER_S
             pacer.wait_s = PACE_WAIT_S
         else:
-            pacer.eager_budget = EAGER_TASKS
             pacer.wait_s = min(2 * pacer.wait_s, PACE_MAX_WAIT_S)
         return False
 
