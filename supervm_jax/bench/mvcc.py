@@ -87,7 +87,7 @@ class _ProvedTransfer:
         self._transfer = transfer
 
     def execute(self, ctx):
-        checksum = float(_proof(jnp.float32(self._transfer.amount)))
+        checksum = float(_proof(float(self._transfer.amount)))
         return self._transfer.execute(ctx), checksum
 
 
