@@ -14,12 +14,14 @@ Cases:
                           a small jitted JAX function (a 128x128 float32 matmul); k = 2, 4.
 
 Extra fields: tps (transactions per second of ours), exec_per_tx and val_per_tx (executions and
-validations per transaction in ours' last block), workers, txs.
+validations per transaction in ours' last block), workers, txs; jax rows also carry
+jax_threads_speedup, the control: `_proof` calls alone split over k plain threads vs one thread.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Iterator
 
@@ -91,6 +93,27 @@ class _ProvedTransfer:
         return self._transfer.execute(ctx), checksum
 
 
+def _jax_thread_speedup(threads: int, calls: int = 400) -> float:
+    """Control for the JAX variant: speedup of `calls` `_proof` calls split over `threads` plain
+    threads vs one thread, with no executor involved (what the GIL and XLA's CPU runtime allow)."""
+
+    def work(count: int) -> None:
+        for i in range(count):
+            float(_proof(float(i)))
+
+    work(1)
+    start = time.perf_counter()
+    work(calls)
+    one = time.perf_counter() - start
+    pool = [threading.Thread(target=work, args=(calls // threads,)) for _ in range(threads)]
+    start = time.perf_counter()
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return one / (time.perf_counter() - start)
+
+
 def _transfers(accounts: int, count: int, rng: random.Random) -> list[Transfer]:
     names = [f"acct{i}" for i in range(accounts)]
     return [Transfer(rng.choice(names), rng.choice(names), rng.randrange(1, 1000)) for _ in range(count)]
@@ -153,5 +176,6 @@ def run(sizes: list[int]) -> Iterator[harness.Record]:
             for k in JAX_WORKERS:
                 record, serial_s = _compare(f"p2p-jax-{accounts}-w{k}", accounts, store, proved, k,
                                             VARIANT_REPEATS, serial_s)
+                record.extra["jax_threads_speedup"] = _jax_thread_speedup(k)
                 yield record
         store.close()
