@@ -128,14 +128,19 @@ def _compare(case: str, accounts: int, store, make_block, workers: int, repeats:
     def blocks():  # generated before timing: one warm-up block plus `repeats` timed ones
         return iter([make_block(rng) for _ in range(repeats + 1)])
 
+    def timed(executor) -> float:
+        queued = blocks()
+
+        def one_block() -> None:  # returns None: the harness would walk a returned list as a pytree
+            executor.execute_block(next(queued))
+
+        return harness.median_time(one_block, repeats)
+
     with ParallelExecutor(store, workers, sequential_below=0) as ours:
-        ours_blocks = blocks()
-        ours_s = harness.median_time(lambda: ours.execute_block(next(ours_blocks)), repeats)
+        ours_s = timed(ours)
         stats = ours.last_stats
     if peer_s is None:
-        serial = SerialExecutor(store)
-        serial_blocks = blocks()
-        peer_s = harness.median_time(lambda: serial.execute_block(next(serial_blocks)), repeats)
+        peer_s = timed(SerialExecutor(store))
     txs = stats.transactions
     record = harness.Record(
         suite="mvcc", case=case, n=accounts, ours_s=ours_s, peer="serial", peer_s=peer_s,
