@@ -30,7 +30,7 @@ import jax.numpy as jnp
 
 from supervm_jax.bench import harness
 from supervm_jax.config import load_config
-from supervm_jax.mvcc import MVCCStore, ParallelExecutor, SerialExecutor, Transfer, balance_key
+from supervm_jax.mvcc import MVCCStore, ParallelExecutor, SerialExecutor, Transfer, balance_key, nonce_key
 
 DEFAULT_SIZES = [2, 10, 100, 1000, 10000]
 P2P_TXS = 10_000
@@ -158,7 +158,11 @@ def run(sizes: list[int]) -> Iterator[harness.Record]:
     workers = config.parallel.num_workers
     for accounts in sizes:
         store = MVCCStore.from_config(config)
-        store.commit({balance_key(f"acct{i}"): GENESIS_BALANCE for i in range(accounts)})
+        genesis = {balance_key(f"acct{i}"): GENESIS_BALANCE for i in range(accounts)}
+        # Nonces start at 0 explicitly, so no block creates keys and the timed configurations
+        # (which run one after another on this store) all update the same key set.
+        genesis.update({nonce_key(f"acct{i}"): 0 for i in range(accounts)})
+        store.commit(genesis)
 
         def p2p(rng, accounts=accounts):
             return _transfers(accounts, P2P_TXS, rng)
