@@ -81,7 +81,7 @@ class PrimeField:
     @functools.cached_property
     def _jitted(self) -> dict:
         jitted = {name: jax.jit(kernel) for name, kernel in self._kernels.items()}
-        jitted["pow"] = jax.jit(functools.partial(mont.pow_int, self.spec), static_argnums=1)
+        jitted["pow"] = jax.jit(functools.partial(mont.pow_digits, self.spec))
         return jitted
 
     def _check(self, *arrays: jax.Array) -> None:
@@ -117,11 +117,14 @@ class PrimeField:
         return self._run("square", a)
 
     def pow(self, a: jax.Array, exponent: int) -> jax.Array:
-        """a^exponent mod p for a Python int exponent >= 0 (0^0 = 1). Each distinct exponent compiles once."""
+        """a^exponent mod p for a Python int exponent >= 0 (0^0 = 1).
+
+        The exponent is a runtime input (base-16 digits padded to a multiple of 16), so exponents
+        of similar size share one compiled kernel."""
         if not isinstance(exponent, int) or exponent < 0:
             raise ValueError(f"{self.name}.pow: exponent must be an int >= 0, got {exponent!r}")
         self._check(a)
-        return with_x64(self._jitted["pow"])(a, exponent)
+        return with_x64(self._jitted["pow"])(a, jnp.asarray(mont.exponent_digits(exponent)))
 
     def inv(self, a: jax.Array) -> jax.Array:
         """a^-1 mod p. Raises ZeroDivisionError naming the first zero element."""
@@ -189,11 +192,18 @@ class PrimeField:
         raw = b"".join(int(x).to_bytes(width, "little") for x in ints)
         return np.frombuffer(raw, dtype="<u4").reshape(len(ints), self.n_limbs).T.astype(np.uint32)
 
+    def _run_bucketed(self, name: str, limbs: np.ndarray) -> jax.Array:
+        """Runs a 1-D-batch kernel with the batch zero-padded to a power-of-two bucket, so host
+        conversions of many different sizes reuse a few compiled kernels."""
+        n = limbs.shape[1]
+        bucket = max(8, 1 << max(n - 1, 0).bit_length())
+        padded = np.zeros((limbs.shape[0], bucket), limbs.dtype)
+        padded[:, :n] = limbs
+        return self._run(name, jnp.asarray(padded))[..., :n]
+
     def from_ints(self, ints: Iterable[int]) -> jax.Array:
         """Python ints in [0, p) -> (L, n) uint32 Montgomery array. ValueError names the first bad index."""
-        ints = list(ints)
-        limbs = self._limbs_from_ints(ints)
-        return self._run("to_montgomery", jnp.asarray(limbs))
+        return self._run_bucketed("to_montgomery", self._limbs_from_ints(list(ints)))
 
     def to_ints(self, x: jax.Array) -> list[int]:
         """(L, n) array -> list of n Python ints in [0, p) (a 1-element batch for shape (L,))."""
@@ -204,8 +214,7 @@ class PrimeField:
 
     def _standard_limbs(self, x: jax.Array) -> np.ndarray:
         self._check(x)
-        x = x.reshape(self.n_limbs, -1)
-        return np.asarray(self._run("from_montgomery", x))
+        return np.asarray(self._run_bucketed("from_montgomery", np.asarray(x).reshape(self.n_limbs, -1)))
 
     def from_bytes(self, data: np.ndarray, byteorder: str = "big") -> jax.Array:
         """(n, byte_length) uint8 fixed-width encodings -> (L, n) Montgomery array.
@@ -219,11 +228,11 @@ class PrimeField:
             raise ValueError(f"byteorder must be 'big' or 'little', got {byteorder!r}")
         if byteorder == "big":
             data = data[:, ::-1]
-        limbs = jnp.asarray(np.ascontiguousarray(data).view("<u4").astype(np.uint32).T)
-        ok = np.asarray(self._run("is_canonical", limbs))
+        limbs = np.ascontiguousarray(np.ascontiguousarray(data).view("<u4").astype(np.uint32).T)
+        ok = np.asarray(self._run_bucketed("is_canonical", limbs))
         if not ok.all():
             raise ValueError(f"{self.name}.from_bytes: element {int(np.argmin(ok))} is >= p (non-canonical)")
-        return self._run("to_montgomery", limbs)
+        return self._run_bucketed("to_montgomery", limbs)
 
     def to_bytes(self, x: jax.Array, byteorder: str = "big") -> np.ndarray:
         """(L, n) array -> (n, byte_length) uint8 fixed-width encodings of the canonical values."""
