@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import random
 import sys
@@ -110,30 +111,33 @@ def test_parallel_equals_serial(scenario):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenario=scenarios())
-def test_parallel_equals_serial_always_speculating(scenario, always_speculating):
+@given(scenarios())
+def test_parallel_equals_serial_always_speculating(scenario):
+    genesis, blocks, workers = scenario
+    with always_speculating():
+        parallel = run_parallel(genesis, blocks, workers)
+    assert parallel == run_serial(genesis, blocks)
+
+
+@contextlib.contextmanager
+def always_speculating():
     """Pacing off, runs of at most 2, and a 10 µs switch interval: threads interleave inside
     transactions constantly."""
-    genesis, blocks, workers = scenario
-    assert run_parallel(genesis, blocks, workers) == run_serial(genesis, blocks)
-
-
-@pytest.fixture(scope="module")
-def always_speculating():
-    patch = pytest.MonkeyPatch()
-    patch.setattr(scheduler_module.Scheduler, "_pace", lambda self, pacer: True)
-    patch.setattr(scheduler_module, "RUN_LENGTH", 2)
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    yield
-    sys.setswitchinterval(interval)
-    patch.undo()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scheduler_module.Scheduler, "_pace", lambda self, pacer: True)
+        patch.setattr(scheduler_module, "RUN_LENGTH", 2)
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-5)
+        try:
+            yield
+        finally:
+            sys.setswitchinterval(interval)
 
 
 @pytest.mark.parametrize("workers", WORKERS)
 @pytest.mark.parametrize("universe", UNIVERSES)
-def test_repeated_contended_blocks(workers, universe, always_speculating):
-    """The same kind of contended block, many seeds: every run equals serial."""
+def test_repeated_contended_blocks(workers, universe):
+    """The same kind of contended block, many seeds, always speculating: every run equals serial."""
     for seed in range(8):
         rng = random.Random(seed * 1000 + universe)
         block = []
@@ -144,7 +148,9 @@ def test_repeated_contended_blocks(workers, universe, always_speculating):
             else:
                 block.append(Program(*k, rng.randrange(-2, 4), rng.choice([0, 4]), rng.random() < 0.3, False))
         genesis = {balance_key(f"k{i}"): 50 for i in range(universe)}
-        assert run_parallel(genesis, [block, block[::-1]], workers) == run_serial(genesis, [block, block[::-1]])
+        with always_speculating():
+            parallel = run_parallel(genesis, [block, block[::-1]], workers)
+        assert parallel == run_serial(genesis, [block, block[::-1]])
 
 
 @pytest.mark.parametrize("workers", WORKERS)

@@ -1,0 +1,54 @@
+"""Sharded execution equals unsharded execution, for sizes that do and do not divide the device count."""
+
+import random
+
+import jax
+import numpy as np
+import pytest
+
+from supervm_jax.field import BLS12_381_FQ, BN254_FQ
+from supervm_jax.pmap import device_mesh, pad_last_axis, padded_length, shard_batch
+
+
+def test_tests_see_eight_devices_on_cpu():
+    if jax.default_backend() == "cpu":
+        assert jax.device_count() == 8
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 13, 64])
+@pytest.mark.parametrize("F", [BN254_FQ, BLS12_381_FQ], ids=lambda F: F.name)
+def test_shard_batch_equals_unsharded(F, n, mesh):
+    rng = random.Random(n)
+    xs = [rng.randrange(F.modulus) for _ in range(n)]
+    ys = [rng.randrange(F.modulus) for _ in range(n)]
+    a, b = F.from_ints(xs), F.from_ints(ys)
+    out = shard_batch(F.kernel("mul"), a, b, mesh=mesh)
+    assert out.shape == (F.n_limbs, n)
+    assert np.array_equal(np.asarray(out), np.asarray(F.mul(a, b)))
+    assert F.to_ints(out) == [x * y % F.modulus for x, y in zip(xs, ys)]
+
+
+def test_shard_batch_multiple_outputs_and_inverse(mesh):
+    F = BN254_FQ
+    a = F.random(jax.random.key(5), 11)
+
+    def kernel(x):
+        return F.kernel("inv")(x), F.kernel("square")(x)
+
+    inv, sq = shard_batch(kernel, a, mesh=mesh)
+    assert np.array_equal(np.asarray(inv), np.asarray(F.inv(a)))
+    assert np.array_equal(np.asarray(sq), np.asarray(F.square(a)))
+
+
+def test_padding_helpers_and_errors():
+    assert padded_length(13, 8) == 16
+    assert padded_length(0, 8) == 8
+    assert padded_length(16, 8) == 16
+    x = BN254_FQ.from_ints([1, 2, 3])
+    assert pad_last_axis(x, 5).shape == (8, 5)
+    with pytest.raises(ValueError, match="n_devices"):
+        device_mesh(jax.device_count() + 1)
+    with pytest.raises(ValueError, match="last-axis length"):
+        shard_batch(BN254_FQ.kernel("mul"), x, BN254_FQ.from_ints([1]))
+    with pytest.raises(ValueError, match="at least one"):
+        shard_batch(BN254_FQ.kernel("mul"))
