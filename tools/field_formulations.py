@@ -97,6 +97,95 @@ def cios_fori32(a, b):
     return final_sub([t[k].astype(u64) for k in range(L + 1)])
 
 
+def cios_barrier(a, b, group):
+    """Unrolled CIOS; every `group` carry steps the running (limbs, carry) pass through
+    lax.optimization_barrier so XLA materializes them once instead of re-deriving them per output."""
+    a = [a[i].astype(u64) for i in range(L)]
+    b = [b[i].astype(u64) for i in range(L)]
+    t = [jnp.zeros_like(a[0])] * (L + 1)
+    steps = 0
+
+    def fence(vals):
+        nonlocal steps
+        steps += 1
+        return list(lax.optimization_barrier(vals)) if steps % group == 0 else vals
+
+    for i in range(L):
+        c = jnp.zeros_like(a[0])
+        for j in range(L):
+            s = t[j] + a[j] * b[i] + c
+            t[j] = s & MASK; c = s >> 32
+            t[j], c = fence([t[j], c])
+        s = t[L] + c; t[L] = s & MASK; top = s >> 32
+        m = (t[0].astype(u32) * NP32).astype(u64)
+        s = t[0] + m * PL[0]; c = s >> 32
+        for j in range(1, L):
+            s = t[j] + m * PL[j] + c
+            t[j - 1] = s & MASK; c = s >> 32
+            t[j - 1], c, m = fence([t[j - 1], c, m])
+        s = t[L] + c; t[L - 1] = s & MASK; t[L] = top + (s >> 32)
+    return final_sub(t)
+
+
+def _wide_mul(x, y):
+    """32x32->64 product of two uint64 values known to be < 2^32; the masks let LLVM emit vpmuludq
+    even when XLA hoisted a uint32->uint64 convert out of the loop into memory."""
+    return (x & MASK) * (y & MASK)
+
+
+def cios_fori32m(a, b):
+    """cios_fori32 with explicit low-32-bit masks on every product operand."""
+    def row(i, t):
+        t = [t[k].astype(u64) for k in range(L + 1)]
+        bi = lax.dynamic_index_in_dim(b, i, keepdims=False).astype(u64)
+        c = jnp.zeros_like(bi)
+        for j in range(L):
+            s = t[j] + _wide_mul(a[j].astype(u64), bi) + c
+            t[j] = s & MASK; c = s >> 32
+        s = t[L] + c; t[L] = s & MASK; top = s >> 32
+        m = (t[0].astype(u32) * NP32).astype(u64)
+        s = t[0] + _wide_mul(m, PL[0]); c = s >> 32
+        for j in range(1, L):
+            s = t[j] + _wide_mul(m, PL[j]) + c
+            t[j - 1] = s & MASK; c = s >> 32
+        s = t[L] + c; t[L - 1] = s & MASK; t[L] = top + (s >> 32)
+        return jnp.stack([x.astype(u32) for x in t])
+    t = lax.fori_loop(0, L, row, jnp.zeros((L + 1,) + a.shape[1:], u32))
+    return final_sub([t[k].astype(u64) for k in range(L + 1)])
+
+
+def lazy_rows(a, b, fence_m=True):
+    """Carry-save CIOS: per row every output limb is t[j+1] plus the four 32-bit halves that land on
+    it, so no carry chain crosses limbs inside a row; m is materialized once per row."""
+    def row(i, t):
+        bi = lax.dynamic_index_in_dim(b, i, keepdims=False).astype(u64)
+        t0 = t[0] + ((a[0].astype(u64) * bi) & MASK)
+        m = (t0.astype(u32) * NP32).astype(u64)
+        if fence_m:
+            m = lax.optimization_barrier(m)
+        out = []
+        for j in range(L + 1):
+            if j == 0:
+                acc = (t0 + ((m * PL[0]) & MASK)) >> 32
+            else:
+                acc = t[j]
+            if j < L:
+                if j > 0:
+                    acc = acc + ((a[j].astype(u64) * bi) & MASK) + ((m * PL[j]) & MASK)
+                acc = acc + ((a[j - 1].astype(u64) * bi) >> 32) + ((m * PL[j - 1]) >> 32) if j > 0 else acc
+            else:
+                acc = acc + ((a[L - 1].astype(u64) * bi) >> 32) + ((m * PL[L - 1]) >> 32)
+            out.append(acc)
+        # out[j] is the new position j-1 (shift down by one limb); out[0] is the carry out of position 0
+        new = [out[1] + out[0]] + out[2:] + [jnp.zeros_like(bi)]
+        return jnp.stack(new)
+    t = lax.fori_loop(0, L, row, jnp.zeros((L + 1,) + a.shape[1:], u64))
+    norm = []; c = jnp.zeros_like(t[0])
+    for k in range(L + 1):
+        s = t[k] + c; norm.append(s & MASK); c = s >> 32
+    return final_sub(norm)
+
+
 def lazy_vector(a, b, unroll):
     """Whole-array ops over the limb axis with lazily propagated carries."""
     a64 = a.astype(u64); b64 = b.astype(u64)
@@ -152,6 +241,16 @@ if __name__ == "__main__":
     a = jnp.asarray(np.tile(a_small, (1, n // 256))); b = jnp.asarray(np.tile(b_small, (1, n // 256)))
     expect = [(x * y * RINV) % P for x, y in zip(xs, ys)]
     variants = {
+        "lazy_rows": lazy_rows,
+        "lazy_rows_nofence": lambda a, b: lazy_rows(a, b, False),
+        "lazy_rows_chunk8k": chunked(lazy_rows, 8192),
+        "lazy_rows_chunk32k": chunked(lazy_rows, 32768),
+        "cios_fori32m": cios_fori32m,
+        "cios_fori32m_chunk8k": chunked(cios_fori32m, 8192),
+        "barrier1_chunk8k": chunked(lambda a, b: cios_barrier(a, b, 1), 8192),
+        "barrier2_chunk8k": chunked(lambda a, b: cios_barrier(a, b, 2), 8192),
+        "barrier4_chunk8k": chunked(lambda a, b: cios_barrier(a, b, 4), 8192),
+        "barrier1_chunk2k": chunked(lambda a, b: cios_barrier(a, b, 1), 2048),
         "cios_fori32": cios_fori32,
         "cios_fori32_chunk8k": chunked(cios_fori32, 8192),
         "cios_fori32_chunk2k": chunked(cios_fori32, 2048),
