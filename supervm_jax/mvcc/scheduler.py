@@ -9,7 +9,8 @@ Runs: a worker handed the final execution of the prefix's next transaction, when
 has started, claims up to `RUN_LENGTH` never-executed successors too and executes and commits them in
 order, taking the lock once per run instead of once per transaction.
 
-Statuses: READY -> EXECUTING -> EXECUTED -> COMMITTED, with EXECUTING -> ABORTING (suspended on an
+Statuses: READY -> EXECUTING -> EXECUTED -> COMMITTED (EXECUTING -> COMMITTED directly for a final
+execution), with EXECUTING -> ABORTING (suspended on an
 ESTIMATE, resumed as READY with the next incarnation when the blocking transaction finishes) and
 EXECUTED -> ABORTING -> READY (failed validation). Tasks are tuples ``(kind, index, incarnation,
 final)``; ``final`` says the task started while every lower transaction was committed, so its reads
