@@ -1,8 +1,9 @@
 """`mvcc` suite: Block-STM `ParallelExecutor` vs `SerialExecutor` on the same store, in the same run.
 
 n is the number of accounts. Every timing is seconds per block, execution plus commit into an
-`MVCCStore` built from the configuration (in memory unless SUPERVM_MVCC_PATH is set), median over
-`harness.REPEATS` consecutive blocks after a warm-up block; ours and the peer alternate on one store.
+`MVCCStore` built from the configuration (in memory unless SUPERVM_MVCC_PATH is set): the median of
+`harness.REPEATS` blocks after a warm-up block, ours and the peer alternating block by block on one
+store (so both see the same store size and garbage-collector history).
 
 Cases:
     p2p-<n>               `P2P_TXS` random transfers over n accounts, the configured worker count
@@ -21,6 +22,7 @@ jax_threads_speedup, the control: `_proof` calls alone split over k plain thread
 from __future__ import annotations
 
 import random
+import statistics
 import threading
 import time
 from collections.abc import Iterator
@@ -121,26 +123,28 @@ def _transfers(accounts: int, count: int, rng: random.Random) -> list[Transfer]:
 
 def _compare(case: str, accounts: int, store, make_block, workers: int, repeats: int | None,
              peer_s: float | None = None) -> tuple[harness.Record, float]:
-    """Times ours (`workers` threads) and, unless `peer_s` is given, the serial executor."""
+    """Times ours (`workers` threads) and, unless `peer_s` is given, the serial executor: after a
+    warm-up block each, `repeats` rounds of one block each, alternating, so that both see the same
+    store and garbage-collector history; medians."""
     rng = random.Random(f"{case}-{workers}")
     repeats = repeats or harness.REPEATS
-
-    def blocks():  # generated before timing: one warm-up block plus `repeats` timed ones
-        return iter([make_block(rng) for _ in range(repeats + 1)])
-
-    def timed(executor) -> float:
-        queued = blocks()
-
-        def one_block() -> None:  # returns None: the harness would walk a returned list as a pytree
-            executor.execute_block(next(queued))
-
-        return harness.median_time(one_block, repeats)
-
+    serial = SerialExecutor(store) if peer_s is None else None
+    ours_blocks = [make_block(rng) for _ in range(repeats + 1)]  # generated before timing
+    peer_blocks = [make_block(rng) for _ in range(repeats + 1)] if serial is not None else []
+    ours_times, peer_times = [], []
     with ParallelExecutor(store, workers, sequential_below=0) as ours:
-        ours_s = timed(ours)
+        for round_ in range(repeats + 1):
+            start = time.perf_counter()
+            ours.execute_block(ours_blocks[round_])
+            ours_times.append(time.perf_counter() - start)
+            if serial is not None:
+                start = time.perf_counter()
+                serial.execute_block(peer_blocks[round_])
+                peer_times.append(time.perf_counter() - start)
         stats = ours.last_stats
-    if peer_s is None:
-        peer_s = timed(SerialExecutor(store))
+    ours_s = statistics.median(ours_times[1:])
+    if serial is not None:
+        peer_s = statistics.median(peer_times[1:])
     txs = stats.transactions
     record = harness.Record(
         suite="mvcc", case=case, n=accounts, ours_s=ours_s, peer="serial", peer_s=peer_s,

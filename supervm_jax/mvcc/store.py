@@ -1,8 +1,8 @@
 """Sharded multi-version key-value store: snapshots at block heights, atomic block commits, GC.
 
 Heights count committed blocks: an empty store is at height 0 and each `MVCCStore.commit` makes the
-next height. Every key maps to a version chain ``(heights, values)`` (two parallel lists, heights
-ascending); a snapshot at height h reads, per key, the last version with height <= h.
+next height. Every key maps to a version chain (two parallel lists, heights ascending, and values);
+a snapshot at height h reads, per key, the last version with height <= h.
 
 Concurrency:
 
@@ -12,8 +12,8 @@ Concurrency:
   only then publishes the new height; snapshots open at a published height, so all keys of a block
   become visible together or not at all.
 * Point reads take no lock: appending a version never moves the versions an open snapshot can see,
-  and garbage collection replaces a chain by a new tuple instead of editing it in place. Scans hold a
-  shard's lock only while copying that shard's matching keys.
+  and garbage collection truncates a chain inside a sequence lock (readers retry if it moved under
+  them), allocating nothing. Scans hold a shard's lock only while copying that shard's matching keys.
 * Garbage collection: the watermark is the oldest open snapshot's height (the latest height when
   none is open). Per key, versions older than the newest one at or below the watermark are dropped,
   and a key whose only remaining version is a deletion at or below the watermark is removed. Commits
@@ -47,12 +47,30 @@ class StaleBlockError(RuntimeError):
 
 
 class _Chain:
-    """Versions of one key: ``hv = (heights, values)``; replaced whole by GC, appended by commits."""
+    """Versions of one key: parallel lists `heights` (ascending) and `values`.
 
-    __slots__ = ("hv",)
+    Commits append (value first, then height); GC truncates the front in place inside an odd
+    `epoch` (a sequence lock), so lock-free readers retry when the epoch moved under them.
+    """
+
+    __slots__ = ("heights", "values", "epoch")
 
     def __init__(self, height: int, value: int | str | bytes):
-        self.hv = ([height], [value])
+        self.heights = [height]
+        self.values = [value]
+        self.epoch = 0
+
+    def at(self, height: int) -> int | str | bytes | None:
+        """Value of the last version at or below `height` (None when there is none)."""
+        while True:
+            epoch = self.epoch
+            pos = bisect.bisect_right(self.heights, height)
+            try:
+                value = self.values[pos - 1] if pos else None
+            except IndexError:
+                continue
+            if epoch == self.epoch and not epoch & 1:
+                return value
 
 
 class _Shard:
@@ -85,11 +103,7 @@ class Snapshot:
         if not self._open:
             raise ValueError("snapshot is closed")
         chain = self._shards[hash(key) & self._mask].keys.get(key)
-        if chain is None:
-            return None
-        heights, values = chain.hv
-        pos = bisect.bisect_right(heights, self.height)
-        return values[pos - 1] if pos else None
+        return None if chain is None else chain.at(self.height)
 
     def scan(self, start: str | None = None, stop: str | None = None, *, prefix: str | None = None
              ) -> Iterator[tuple[str, int | str | bytes]]:
@@ -108,10 +122,9 @@ class Snapshot:
                     keys = list(itertools.takewhile(lambda k: k.startswith(prefix), shard.keys.irange(prefix)))
                 per_shard.append([(key, shard.keys[key]) for key in keys])
         for key, chain in heapq.merge(*per_shard, key=lambda item: item[0]):
-            heights, values = chain.hv
-            pos = bisect.bisect_right(heights, self.height)
-            if pos and values[pos - 1] is not None:
-                yield key, values[pos - 1]
+            value = chain.at(self.height)
+            if value is not None:
+                yield key, value
 
     def close(self) -> None:
         """Releases the snapshot (idempotent); GC may then reclaim versions it kept alive."""
@@ -227,9 +240,8 @@ class MVCCStore:
                         if value is not None:
                             keys[key] = _Chain(height, value)
                         continue
-                    heights, values = chain.hv
-                    values.append(value)
-                    heights.append(height)
+                    chain.values.append(value)
+                    chain.heights.append(height)
                     dirty.add(key)
 
     def _release(self, height: int) -> None:
@@ -271,11 +283,13 @@ class MVCCStore:
             still_dirty = set()
             for key in shard.dirty:
                 chain = shard.keys[key]
-                heights, values = chain.hv
+                heights, values = chain.heights, chain.values
                 drop = bisect.bisect_right(heights, watermark) - 1
                 if drop > 0:
-                    heights, values = heights[drop:], values[drop:]
-                    chain.hv = (heights, values)
+                    chain.epoch += 1
+                    del heights[:drop]
+                    del values[:drop]
+                    chain.epoch += 1
                     reclaimed += drop
                 if len(heights) > 1:
                     still_dirty.add(key)
@@ -306,7 +320,7 @@ class MVCCStore:
         total = 0
         for shard in self._shards:
             with shard.lock:
-                total += sum(len(chain.hv[0]) for chain in shard.keys.values())
+                total += sum(len(chain.heights) for chain in shard.keys.values())
         return total
 
     def close(self) -> None:
