@@ -376,7 +376,8 @@ class ParallelExecutor:
     sequential_below: blocks with fewer transactions run serially on the calling thread (default
     ``config.parallel.sequential_below``). config: a `supervm_jax.config.Config` (default: loaded
     from the environment). pin: pin each worker to the CPUs of one NUMA node read from `sysfs_root`
-    (worker 0 is the thread calling `execute_block`, pinned only while the block runs).
+    (worker 0 is the thread calling `execute_block`, pinned only while the block runs; ignored on
+    platforms without ``os.sched_setaffinity``).
     Raises ValueError for a worker count below 1 or a negative threshold. Close it (or use ``with``)
     to stop the threads.
     """
@@ -395,6 +396,7 @@ class ParallelExecutor:
         self.sequential_below = sequential_below
         self.last_stats: ExecutionStats | None = None
         self._lock = threading.Lock()
+        pin = pin and hasattr(os, "sched_setaffinity")
         cpu_sets = numa.worker_cpu_sets(num_workers, sysfs_root) if pin else [None] * num_workers
         self._pool = _WorkerPool(cpu_sets)
 
