@@ -186,6 +186,34 @@ def lazy_rows(a, b, fence_m=True):
     return final_sub(norm)
 
 
+def lazy_rows_u32a(a, b, block_hoist=True):
+    """lazy_rows, but `a` is re-derived inside the loop from a value XLA cannot prove constant
+    (the top accumulator limb shifted right by 48 bits, always 0), so the uint32->uint64 widening
+    stays inside each fusion: loads are 4 bytes and LLVM sees zero high halves (vpmuludq)."""
+    def row(i, t):
+        zero = (t[L] >> 48).astype(u32) if block_hoist else jnp.zeros_like(a[0])
+        aw = [(a[j] ^ zero).astype(u64) for j in range(L)]
+        bi = (lax.dynamic_index_in_dim(b, i, keepdims=False) ^ zero).astype(u64)
+        t0 = t[0] + ((aw[0] * bi) & MASK)
+        m = (t0.astype(u32) * NP32).astype(u64)
+        new = []
+        carry0 = (t0 + ((m * PL[0]) & MASK)) >> 32
+        for j in range(1, L + 1):
+            acc = t[j] + ((aw[j - 1] * bi) >> 32) + ((m * PL[j - 1]) >> 32)
+            if j < L:
+                acc = acc + ((aw[j] * bi) & MASK) + ((m * PL[j]) & MASK)
+            if j == 1:
+                acc = acc + carry0
+            new.append(acc)
+        new.append(jnp.zeros_like(t0))
+        return jnp.stack(new)
+    t = lax.fori_loop(0, L, row, jnp.zeros((L + 1,) + a.shape[1:], u64))
+    norm = []; c = jnp.zeros_like(t[0])
+    for k in range(L + 1):
+        s = t[k] + c; norm.append(s & MASK); c = s >> 32
+    return final_sub(norm)
+
+
 def lazy_vector(a, b, unroll):
     """Whole-array ops over the limb axis with lazily propagated carries."""
     a64 = a.astype(u64); b64 = b.astype(u64)

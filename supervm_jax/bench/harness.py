@@ -57,15 +57,22 @@ def log(*args: Any) -> None:
     print(*args, file=sys.stderr, flush=True)
 
 
-def median_time(fn: Callable[[], Any], repeats: int | None = None, warmup: bool = True) -> float:
-    """Median wall time of `fn()` in seconds; blocks on any JAX arrays it returns."""
+def median_time(
+    fn: Callable[[], Any], repeats: int | None = None, warmup: bool = True, device: bool = True
+) -> float:
+    """Median wall time of `fn()` in seconds.
+
+    device=True waits for the JAX arrays `fn` returns (`block_until_ready`); host peers pass
+    device=False so the timing does not include walking a large Python result.
+    """
     repeats = repeats or REPEATS
+    wait = jax.block_until_ready if device else (lambda result: result)
     if warmup:
-        jax.block_until_ready(fn())
+        wait(fn())
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        jax.block_until_ready(fn())
+        wait(fn())
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -80,5 +87,5 @@ def compile_and_median(fn: Callable[[], Any], repeats: int | None = None) -> tup
 
 
 def peer_time(fn: Callable[[], Any], n_peer: int, n: int, repeats: int = 3) -> float:
-    """Time of a (slow) peer measured at size `n_peer`, scaled linearly to size `n`."""
-    return median_time(fn, repeats, warmup=False) * (n / n_peer)
+    """Time of a (slow) host peer measured at size `n_peer`, scaled linearly to size `n`."""
+    return median_time(fn, repeats, warmup=False, device=False) * (n / n_peer)

@@ -7,9 +7,12 @@ so each limb of every element is one contiguous vector and an elementwise loop v
 coalesces on GPU. Products are formed by widening limbs to uint64 one product at a time, so the
 kernels must be traced with 64-bit types on (`supervm_jax.pmap.compat.x64_scope`).
 
-The multiply is CIOS (coarsely integrated operand scanning) with the outer loop over the rows of `b`
-as a `lax.fori_loop` carrying the `L+1` uint32 accumulator limbs: fully unrolling that loop makes
-XLA duplicate the carry chains into every output fusion (measured ~400x slower).
+The multiply is CIOS (coarsely integrated operand scanning) in carry-save form: the outer loop over
+the rows of `b` is a `lax.fori_loop` whose carry is `L+1` uint64 accumulators with lazily
+propagated carries (see `_mont_mul_rows`). XLA's CPU backend emits one loop fusion per output
+array and recomputes shared subexpressions in each, so every formulation here keeps the work of
+each output limb small; fully unrolling the rows made XLA duplicate carry chains into every fusion
+(measured ~400x slower). Measurements of every variant: docs/PERFORMANCE.md.
 
 Every function here is pure and shape-polymorphic over `*batch`; the `spec` argument is static.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
@@ -88,42 +92,81 @@ def _sub_if_geq(spec: MontgomerySpec, t: list[jnp.ndarray], top: jnp.ndarray | N
     return jnp.stack([jnp.where(keep, t[i], diff[i]).astype(_u32) for i in range(spec.n_limbs)])
 
 
+# Elements per block of the CPU multiply: the lazy accumulators of one block (9 x 8 bytes per
+# element) stay in L2 while the row loop runs. Measured best at 2K-4K (docs/PERFORMANCE.md).
+CPU_MUL_BLOCK = 2048
+
+
+def _mont_mul_rows(spec: MontgomerySpec, a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
+    """Carry-save CIOS on (L, n) arrays: the row loop without any carry chain across limbs.
+
+    Row i adds a * b_i + m_i * p to an (L+1)-limb accumulator and shifts it down one limb. Each
+    accumulator limb is a uint64 that collects the 32-bit halves landing on it (lazy carries):
+    new[j] = t[j+1] + lo(a[j+1] b_i) + hi(a[j] b_i) + lo(m p[j+1]) + hi(m p[j]), so every output limb
+    is a short expression of its own and XLA's one-fusion-per-output code recomputes only m_i.
+    Only the low 32 bits of t[0] matter for m_i, and those are exact. Accumulators stay below
+    4 L 2^32 + 2^33 < 2^40, far from overflow. Carries are propagated once at the end.
+    """
+    n_limbs = spec.n_limbs
+    p = [np.uint64(v) for v in spec.p_limbs]
+    n_prime = spec.n_prime
+
+    def row(i, t):
+        b_i = lax.dynamic_index_in_dim(b, i, keepdims=False).astype(_u64)
+        prod = [a[j].astype(_u64) * b_i for j in range(n_limbs)]
+        t0 = t[0] + (prod[0] & _MASK)
+        m = (t0.astype(_u32) * n_prime).astype(_u64)
+        new = []
+        for j in range(1, n_limbs + 1):
+            acc = t[j] + (prod[j - 1] >> 32) + ((m * p[j - 1]) >> 32)
+            if j < n_limbs:
+                acc = acc + (prod[j] & _MASK) + ((m * p[j]) & _MASK)
+            if j == 1:
+                acc = acc + ((t0 + ((m * p[0]) & _MASK)) >> 32)
+            new.append(acc)
+        new.append(jnp.zeros_like(t0))
+        return jnp.stack(new)
+
+    t = lax.fori_loop(0, n_limbs, row, jnp.zeros((n_limbs + 1,) + a.shape[1:], _u64))
+    limbs, carry = [], jnp.zeros(a.shape[1:], _u64)
+    for k in range(n_limbs + 1):
+        s = t[k] + carry
+        limbs.append(s & _MASK)
+        carry = s >> 32
+    return _sub_if_geq(spec, limbs[:n_limbs], limbs[n_limbs])
+
+
 def mont_mul(spec: MontgomerySpec, a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
     """a * b * 2^(-32L) mod p.
 
     a: (L, *batch) uint32 < 2^(32L); b: (L, *batch) uint32 < p (broadcastable). Result (L, *batch)
-    uint32 canonical. With a < 2^(32L) and b < p the CIOS result is < 2p, so one conditional
+    uint32 canonical. With a < 2^(32L) and b < p the Montgomery result is < 2p, so one conditional
     subtraction suffices; this lets `from_wide` feed unreduced limbs as `a`.
+
+    On CPU the batch is processed in blocks of CPU_MUL_BLOCK elements (a `fori_loop` over
+    blocks) so the accumulators stay in cache; on GPU it is one pass.
     """
-    n = spec.n_limbs
     a, b = jnp.broadcast_arrays(a, b)
-    p = spec.p_limbs
-    n_prime = spec.n_prime
+    shape = a.shape
+    a, b = a.reshape(spec.n_limbs, -1), b.reshape(spec.n_limbs, -1)
+    n = a.shape[1]
+    block = CPU_MUL_BLOCK if jax.default_backend() == "cpu" else n
+    if n <= block:
+        return _mont_mul_rows(spec, a, b).reshape(shape)
+    n_blocks = -(-n // block)
+    pad = n_blocks * block - n
+    if pad:
+        a = jnp.pad(a, ((0, 0), (0, pad)))
+        b = jnp.pad(b, ((0, 0), (0, pad)))
 
-    def row(i, t):
-        t = [t[k].astype(_u64) for k in range(n + 1)]
-        b_i = lax.dynamic_index_in_dim(b, i, keepdims=False).astype(_u64)
-        carry = jnp.zeros_like(b_i)
-        for j in range(n):
-            s = t[j] + a[j].astype(_u64) * b_i + carry
-            t[j] = s & _MASK
-            carry = s >> 32
-        s = t[n] + carry
-        t[n] = s & _MASK
-        overflow = s >> 32
-        m = (t[0].astype(_u32) * n_prime).astype(_u64)
-        carry = (t[0] + m * np.uint64(p[0])) >> 32
-        for j in range(1, n):
-            s = t[j] + m * np.uint64(p[j]) + carry
-            t[j - 1] = s & _MASK
-            carry = s >> 32
-        s = t[n] + carry
-        t[n - 1] = s & _MASK
-        t[n] = overflow + (s >> 32)
-        return jnp.stack([x.astype(_u32) for x in t])
+    def one_block(k, out):
+        start = k * block
+        a_k = lax.dynamic_slice_in_dim(a, start, block, axis=1)
+        b_k = lax.dynamic_slice_in_dim(b, start, block, axis=1)
+        return lax.dynamic_update_slice_in_dim(out, _mont_mul_rows(spec, a_k, b_k), start, axis=1)
 
-    t = lax.fori_loop(0, n, row, jnp.zeros((n + 1,) + a.shape[1:], _u32))
-    return _sub_if_geq(spec, [t[k].astype(_u64) for k in range(n)], t[n].astype(_u64))
+    out = lax.fori_loop(0, n_blocks, one_block, jnp.zeros_like(a))
+    return out[:, :n].reshape(shape)
 
 
 def add(spec: MontgomerySpec, a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
