@@ -1,7 +1,5 @@
-"""One large NTT split over every device: the four-step algorithm with all-to-all transposes.
-
-View the length-n input as an n1 x n2 matrix A[j1, j2] = x[j1 n2 + j2] (n = n1 n2, both powers of
-two). Then X[k1 + n1 k2] = sum_j2 w_n2^(j2 k2) * w_n^(j2 k1) * sum_j1 x[j1 n2 + j2] w_n1^(j1 k1):
+"""One large NTT split over every device: the four-step algorithm (`four_step.py`) with
+all-to-all transposes between the steps:
 
   1. all-to-all: rows of A split over devices -> columns split over devices;
   2. n2/D column NTTs of size n1 on each device (batched), then the twiddles w_n^(j2 k1);
@@ -25,47 +23,42 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from supervm_jax.field import PrimeField
 from supervm_jax.field import montgomery as mont
 from supervm_jax.ntt import domain, transform
-from supervm_jax.ntt.radix2 import ntt_dif
+from supervm_jax.ntt.four_step import grouped_rows_ntt, split_sizes, tables, twiddle
 from supervm_jax.pmap.compat import shard_map, x64_scope
 from supervm_jax.pmap.sharding import BATCH_AXIS, device_mesh
 
 
-def split_sizes(n: int) -> tuple[int, int]:
-    """(n1, n2) with n1 * n2 = n, n1 = 2^floor(k/2)."""
-    k = n.bit_length() - 1
-    return 1 << (k // 2), 1 << (k - k // 2)
-
-
 @functools.lru_cache(maxsize=None)
-def _four_step(spec: mont.MontgomerySpec, mesh: Mesh, n: int, scaled: bool, pre: bool, h: int):
+def _four_step_sharded(spec: mont.MontgomerySpec, mesh: Mesh, n: int, scaled: bool, pre: bool):
     n_dev = mesh.size
     n1, n2 = split_sizes(n)
-    L = spec.n_limbs
+    n_limbs = spec.n_limbs
 
-    def local(x, tw1, tw2, w_lo, w_hi, n_inv, pre_factors):
-        d = lax.axis_index(BATCH_AXIS)
+    def local(x, t, n_inv, pre_factors):
+        d = lax.axis_index(BATCH_AXIS).astype(jnp.uint32)
         if pre:
             x = mont.mont_mul(spec, x, pre_factors)
-        a = x.reshape(L, n1 // n_dev, n2)
+        a = x.reshape(n_limbs, n1 // n_dev, n2)
         a = lax.all_to_all(a, BATCH_AXIS, split_axis=2, concat_axis=1, tiled=True)  # (L, n1, n2/D)
-        b = ntt_dif(spec, jnp.swapaxes(a, 1, 2), tw1)  # (L, n2/D, n1): [j2 local, k1]
-        j2 = (d * (n2 // n_dev) + jnp.arange(n2 // n_dev, dtype=jnp.uint32))[:, None]
-        e = (j2 * jnp.arange(n1, dtype=jnp.uint32)[None, :]) & jnp.uint32(n - 1)
-        b = mont.mont_mul(spec, b, mont.mont_mul(spec, w_lo[:, e & ((1 << h) - 1)], w_hi[:, e >> h]))
+        k1 = jnp.arange(n1, dtype=jnp.uint32)[None, :]
+
+        def apply_twiddle(g, per_group, y):
+            first = d * jnp.uint32(n2 // n_dev) + jnp.asarray(g * per_group, jnp.uint32)
+            j2 = (first + jnp.arange(per_group, dtype=jnp.uint32))[:, None]
+            return mont.mont_mul(spec, y, twiddle(spec, t, n, j2, k1))
+
+        b = grouped_rows_ntt(spec, jnp.swapaxes(a, 1, 2), t.tw1, post=apply_twiddle)  # (L, n2/D, n1): [j2, k1]
         b = lax.all_to_all(b, BATCH_AXIS, split_axis=2, concat_axis=1, tiled=True)  # (L, n2, n1/D)
-        c = ntt_dif(spec, jnp.swapaxes(b, 1, 2), tw2)  # (L, n1/D, n2): [k1 local, k2]
+        c = grouped_rows_ntt(spec, jnp.swapaxes(b, 1, 2), t.tw2)  # (L, n1/D, n2): [k1, k2]
         c = lax.all_to_all(c, BATCH_AXIS, split_axis=2, concat_axis=1, tiled=True)  # (L, n1, n2/D)
-        y = jnp.swapaxes(c, 1, 2).reshape(L, n // n_dev)  # flat k2 * n1 + k1, block d
+        y = jnp.swapaxes(c, 1, 2).reshape(n_limbs, n // n_dev)  # flat k2 * n1 + k1, block d
         if scaled:
             y = mont.mont_mul(spec, y, n_inv[:, None])
         return y
 
     sharded = PartitionSpec(None, BATCH_AXIS)
     rep = PartitionSpec()
-    fn = shard_map(
-        local, mesh=mesh, in_specs=(sharded, rep, rep, rep, rep, rep, sharded), out_specs=sharded
-    )
-    return jax.jit(fn)
+    return jax.jit(shard_map(local, mesh=mesh, in_specs=(sharded, rep, rep, sharded), out_specs=sharded))
 
 
 def ntt_sharded(
@@ -96,15 +89,9 @@ def ntt_sharded(
     omega = domain.root_of_unity(field, n)
     if inverse:
         omega = pow(omega, -1, field.modulus)
-    p = field.modulus
-    h = max((n - 1).bit_length() + 1, 1) // 2
-    tw1 = domain.powers(field, pow(omega, n2, p), max(n1 // 2, 1))
-    tw2 = domain.powers(field, pow(omega, n1, p), max(n2 // 2, 1))
-    w_lo = domain.powers(field, omega, 1 << h)
-    w_hi = domain.powers(field, pow(omega, 1 << h, p), -(-n // (1 << h)))
-    n_inv = jnp.asarray(field.spec.constant(pow(n, -1, p)))
+    n_inv = jnp.asarray(field.spec.constant(pow(n, -1, field.modulus)))
     pre = domain.powers(field, coset_shift, n) if coset_shift is not None else x
     shard = NamedSharding(mesh, PartitionSpec(None, BATCH_AXIS))
     with x64_scope():
-        fn = _four_step(field.spec, mesh, n, inverse, coset_shift is not None, h)
-        return fn(jax.device_put(x, shard), tw1, tw2, w_lo, w_hi, n_inv, jax.device_put(pre, shard))
+        fn = _four_step_sharded(field.spec, mesh, n, inverse, coset_shift is not None)
+        return fn(jax.device_put(x, shard), tables(field, n, omega), n_inv, jax.device_put(pre, shard))

@@ -19,19 +19,25 @@ import jax.numpy as jnp
 
 from supervm_jax.field import PrimeField
 from supervm_jax.field import montgomery as mont
-from supervm_jax.ntt import domain
+from supervm_jax.ntt import domain, four_step
 from supervm_jax.ntt.radix2 import ntt_dif
 from supervm_jax.pmap.compat import x64_scope
 
 
 @functools.lru_cache(maxsize=None)
 def _kernel(spec: mont.MontgomerySpec, scaled: bool, pre: bool, post: bool):
-    """jit of: [x *= pre_factors] -> DIF NTT -> [y *= n^-1] -> [y *= post_factors]."""
+    """jit of: [x *= pre_factors] -> NTT -> [y *= n^-1] -> [y *= post_factors].
 
-    def run(x, twiddles, n_inv, pre_factors, post_factors):
+    `plan` is the (L, n/2) twiddle table (radix-2 kernel) or `FourStepTables` (four-step kernel).
+    """
+
+    def run(x, plan, n_inv, pre_factors, post_factors):
         if pre:
             x = mont.mont_mul(spec, x, _bcast_last(pre_factors, x))
-        y = ntt_dif(spec, x, twiddles)
+        if isinstance(plan, four_step.FourStepTables):
+            y = four_step.ntt_four_step(spec, x, plan)
+        else:
+            y = ntt_dif(spec, x, plan)
         if scaled:
             y = mont.mont_mul(spec, y, n_inv.reshape((-1,) + (1,) * (y.ndim - 1)))
         if post:
@@ -64,13 +70,17 @@ def _transform(field: PrimeField, x: jax.Array, inverse: bool, pre_base: int | N
     omega = domain.root_of_unity(field, n)
     if inverse:
         omega = pow(omega, -1, field.modulus)
-    twiddles = domain.powers(field, omega, max(n // 2, 1))
+    if n >= 2**four_step.FOUR_STEP_MIN_LOG:
+        plan = four_step.tables(field, n, omega)
+    else:
+        plan = domain.powers(field, omega, max(n // 2, 1))
     n_inv = jnp.asarray(field.spec.constant(pow(n, -1, field.modulus)))
-    pre = domain.powers(field, pre_base, n) if pre_base is not None else twiddles
-    post = domain.powers(field, post_base, n) if post_base is not None else twiddles
+    unused = n_inv[:, None]
+    pre = domain.powers(field, pre_base, n) if pre_base is not None else unused
+    post = domain.powers(field, post_base, n) if post_base is not None else unused
     with x64_scope():
         fn = _kernel(field.spec, inverse, pre_base is not None, post_base is not None)
-        return fn(x, twiddles, n_inv, pre, post)
+        return fn(x, plan, n_inv, pre, post)
 
 
 def ntt(field: PrimeField, x: jax.Array) -> jax.Array:
