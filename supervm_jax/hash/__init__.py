@@ -9,6 +9,7 @@ an optional `mesh` to split that axis over devices. Design and measurements: doc
 """
 
 from supervm_jax.hash.keccak import keccak256_batch, keccak256_many
+from supervm_jax.hash.poseidon import poseidon_hash
 from supervm_jax.hash.sha256 import sha256_batch, sha256_many
 
-__all__ = ["keccak256_batch", "keccak256_many", "sha256_batch", "sha256_many"]
+__all__ = ["keccak256_batch", "keccak256_many", "poseidon_hash", "sha256_batch", "sha256_many"]

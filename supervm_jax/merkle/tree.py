@@ -1,0 +1,180 @@
+"""`MerkleTree`: a binary Merkle tree built level by level on device, with batch proofs and verify.
+
+Shape rule (documented contract): a tree over n >= 1 leaves has depth d = ceil(log2 n) unless a
+larger `depth` is given, and is the tree of 2^d leaves whose missing leaves (indices n .. 2^d - 1) are
+the zero leaf (32 zero bytes, or the field element 0). It is never padded by copying nodes: when a
+level has an odd number of nodes, the missing right sibling is the precomputed zero hash Z_l (the root
+of an all-zero subtree of height l), which is exactly what incremental fixed-depth trees
+(`IncrementalMerkleTree`) compute, so `MerkleTree(leaves, depth=D).root` equals the incremental root
+after appending the same leaves. A one-leaf tree of depth 0 has the leaf as its root.
+
+Leaves are used as given (not hashed first): 32-byte values for "sha256"/"keccak256", ints in [0, p)
+for "poseidon". Parent = H(left || right) (or poseidon([left, right])).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh
+
+from supervm_jax.merkle import nodes as N
+from supervm_jax.pmap import x64_scope
+
+
+class MerkleProof(NamedTuple):
+    """Inclusion proof: `siblings[l]` is the sibling at level l (leaf level first); bit l of `index`
+    says whether the path node at level l is a right child. Values are bytes (byte hashes) or ints."""
+
+    hash: str
+    index: int
+    siblings: tuple
+
+
+def _depth_for(n: int) -> int:
+    return max(n - 1, 0).bit_length()
+
+
+class MerkleTree:
+    """Merkle tree over `leaves` with hash "sha256", "keccak256" or "poseidon".
+
+    Args:
+      leaves: (n, 32) uint8 array or list of 32-byte strings (byte hashes); list of ints in [0, p)
+        (poseidon). n >= 1, or n = 0 with an explicit depth (the all-zero tree).
+      depth: tree depth (default ceil(log2 n)); at most 64; must satisfy n <= 2^depth.
+      keep_levels: keep every level on device (needed for `proof`/`proofs`); False keeps only the
+        root (half the memory of a full tree is the leaf level alone).
+      mesh: a `pmap.device_mesh`; each level's hashing is split over its devices (same result).
+
+    Raises ValueError for malformed leaves (wrong dtype/shape/length, int not in [0, p), naming the
+    first bad leaf), unknown hash, bad depth. Attributes: `root`, `depth`, `n_leaves`, `hash`,
+    `levels` (device arrays in the node layout of `nodes.py`, or None).
+    """
+
+    def __init__(self, leaves, hash: str = "sha256", *, depth: int | None = None, keep_levels: bool = True,
+                 mesh: Mesh | None = None):
+        self.hash = hash
+        self._h = N.get(hash)
+        words = self._h.from_values(leaves)
+        n = words.shape[1]
+        if depth is None:
+            if n == 0:
+                raise ValueError("MerkleTree: no leaves; give depth= for an all-zero tree")
+            depth = _depth_for(n)
+        if not isinstance(depth, int) or not 0 <= depth <= 64 or n > 2**depth:
+            raise ValueError(f"MerkleTree: depth must be an int in [0, 64] with n_leaves <= 2^depth, got depth={depth!r}, n={n}")
+        self.depth, self.n_leaves, self.mesh = depth, n, mesh
+        zeros = N.zero_hashes(hash, depth)
+        with x64_scope():
+            level = jnp.asarray(words)
+            levels = [level]
+            for l in range(depth):
+                if level.shape[1] == 0:
+                    level = jnp.asarray(zeros[l + 1])
+                else:
+                    if level.shape[1] % 2:
+                        level = jnp.concatenate([level, jnp.asarray(zeros[l])], axis=1)
+                    level = N.pair_level(self._h, level, mesh)
+                if keep_levels:
+                    levels.append(level)
+            if depth == 0 and n == 0:
+                level = jnp.asarray(zeros[0])
+        self._root_words = np.asarray(level)[:, :1]
+        self.levels = levels if keep_levels else None
+        self.root = self._h.to_values(self._root_words)[0]
+
+    def __repr__(self) -> str:
+        return f"MerkleTree(hash={self.hash!r}, n_leaves={self.n_leaves}, depth={self.depth})"
+
+    # -- proofs ----------------------------------------------------------------------------------
+
+    def _check_indices(self, indices) -> np.ndarray:
+        idx = np.asarray(indices)
+        if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
+            raise ValueError(f"MerkleTree: leaf indices must be a 1-D sequence of ints, got {indices!r}")
+        idx = idx.astype(np.int64)
+        bad = (idx < 0) | (idx >= self.n_leaves)
+        if bad.any():
+            raise ValueError(f"MerkleTree: leaf index {int(idx[np.argmax(bad)])} out of range [0, {self.n_leaves})")
+        return idx
+
+    def proofs(self, indices: Sequence[int]) -> list[MerkleProof]:
+        """Inclusion proofs of many leaves, gathered on device level by level (one gather per level).
+        ValueError if an index is out of [0, n_leaves) or the tree was built with keep_levels=False."""
+        if self.levels is None:
+            raise ValueError("MerkleTree: built with keep_levels=False; rebuild with keep_levels=True for proofs")
+        idx = self._check_indices(indices)
+        zeros = N.zero_hashes(self.hash, self.depth)
+        per_level = []
+        for l in range(self.depth):
+            level = self.levels[l]
+            sib = (idx >> l) ^ 1
+            inside = sib < level.shape[1]
+            with x64_scope():
+                got = np.asarray(jnp.take(level, jnp.asarray(np.minimum(sib, level.shape[1] - 1)), axis=1))
+            got = np.where(inside[None], got, zeros[l])
+            per_level.append(self._h.to_values(got))
+        return [MerkleProof(self.hash, int(i), tuple(lv[k] for lv in per_level)) for k, i in enumerate(idx)]
+
+    def proof(self, index: int) -> MerkleProof:
+        """Inclusion proof of leaf `index` (ValueError if out of range)."""
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise ValueError(f"MerkleTree.proof: index must be an int, got {index!r}")
+        return self.proofs([index])[0]
+
+    def leaf(self, index: int):
+        """The leaf value at `index`."""
+        i = self._check_indices([index])[0]
+        if self.levels is None:
+            raise ValueError("MerkleTree: built with keep_levels=False")
+        return self._h.to_values(np.asarray(self.levels[0][:, i : i + 1]))[0]
+
+    # -- verification ----------------------------------------------------------------------------
+
+    @staticmethod
+    def verify(root, leaf, proof: MerkleProof) -> bool:
+        """True iff `proof` proves `leaf` at `proof.index` under `root`.
+
+        Returns False (never raises) for any proof that does not verify: a changed sibling, leaf,
+        index or root, a sibling that is not a valid node value (wrong length, int >= p), an index
+        outside [0, 2^depth). Raises ValueError only if `proof` is not a MerkleProof of a known hash.
+        """
+        return bool(MerkleTree.verify_batch(root, [leaf], [proof])[0])
+
+    @staticmethod
+    def verify_batch(root, leaves: Sequence, proofs: Sequence[MerkleProof], mesh: Mesh | None = None) -> np.ndarray:
+        """Verifies many proofs against one root on device; returns a bool array (False entries as in
+        `verify`). Proofs of different depths are grouped, one pass per depth."""
+        if len(leaves) != len(proofs):
+            raise ValueError(f"verify_batch: {len(leaves)} leaves but {len(proofs)} proofs")
+        out = np.zeros(len(proofs), bool)
+        groups: dict[tuple[str, int], list[int]] = {}
+        for i, p in enumerate(proofs):
+            if not isinstance(p, MerkleProof):
+                raise ValueError(f"verify_batch: proof {i} is {type(p).__name__}, not MerkleProof")
+            h = N.get(p.hash)
+            ok = (isinstance(p.index, (int, np.integer)) and not isinstance(p.index, bool)
+                  and isinstance(p.siblings, (tuple, list)) and len(p.siblings) <= 64
+                  and 0 <= p.index < 2 ** len(p.siblings)
+                  and h.check_value(leaves[i]) and h.check_value(root)
+                  and all(h.check_value(s) for s in p.siblings))
+            if ok:
+                groups.setdefault((p.hash, len(p.siblings)), []).append(i)
+        for (name, depth), members in groups.items():
+            h = N.get(name)
+            cur = h.from_values([leaves[i] for i in members])
+            index = np.array([proofs[i].index for i in members], np.uint64)
+            with x64_scope():
+                cur = jnp.asarray(cur)
+                for l in range(depth):
+                    sib = jnp.asarray(h.from_values([proofs[i].siblings[l] for i in members], "sibling"))
+                    right = jnp.asarray(((index >> np.uint64(l)) & np.uint64(1)).astype(bool))[None]
+                    cur = N.pair_level(h, N.interleave(jnp.where(right, sib, cur), jnp.where(right, cur, sib)), mesh)
+                got = np.asarray(cur)
+            want = h.from_values([root])
+            out[members] = (got == want).all(axis=0)
+        return out
