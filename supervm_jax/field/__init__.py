@@ -19,6 +19,7 @@ from supervm_jax.field.fields import (
     SECP256K1_FP,
 )
 from supervm_jax.field.prime_field import PrimeField
+from supervm_jax.field.fq2 import BLS12_381_FQ2, BN254_FQ2, QuadraticExtension  # noqa: E402  (Fq2 for G2)
 
 __all__ = [
     "ALL_FIELDS", "BLS12_381_FQ", "BLS12_381_FR", "BN254_FQ", "BN254_FR", "ED25519_FN", "ED25519_FP",
