@@ -14,8 +14,12 @@ block uses a host-precomputed schedule) and poseidon([left, right]) (t = 3) for 
 `pair_level(nodes)` hashes consecutive pairs (2i, 2i+1) of a (W, 2m) batch with fixed-shape compiled
 chunks: a level is cut into chunks of `CHUNK_PAIRS` pairs per device (or one `SMALL_PAIRS` chunk
 when it is small), the last chunk padded, so a whole tree of any size compiles two kernels per hash
-and mesh. With a mesh, each chunk is split over the devices with `shard_map`: device d hashes the
-d-th contiguous block of the chunk, i.e. whole subtrees of its leaves, and the outputs stay in order.
+and mesh. With a mesh, each chunk is split over the devices with `shard_map`.
+
+`pair_level_stacked(nodes)` is the tree builder's sharded form: a (W, D, 2m) array whose row d lives
+on device d holds D independent subtrees; each device hashes its own row, so no data crosses devices
+until the D subtree roots are collected (slicing or concatenating a batch-sharded array instead
+makes XLA insert all-gathers, which deadlocked the 2-device CPU backend under load).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, PartitionSpec
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from supervm_jax.hash import keccak, poseidon, sha256
 from supervm_jax.hash.poseidon_constants import P
@@ -165,25 +169,64 @@ def _chunk_kernel(name: str, mesh: Mesh | None, pairs_per_device: int):
     return jax.jit(shard_map(local, mesh=mesh, in_specs=(spec,), out_specs=spec))
 
 
+@functools.lru_cache(maxsize=64)
+def _stacked_kernel(name: str, mesh: Mesh, pairs_per_device: int):
+    """Jitted (W, D, 2 * pairs_per_device) -> (W, D, pairs_per_device), axis 1 split over the mesh:
+    device d hashes the pairs of its own row (its subtree); no data crosses devices."""
+    h = HASHES[name]
+
+    def local(x):
+        flat = x.reshape(x.shape[0], -1)
+        return h.pair(flat[:, 0::2], flat[:, 1::2]).reshape(x.shape[0], 1, -1)
+
+    spec = PartitionSpec(None, BATCH_AXIS, None)
+    return jax.jit(shard_map(local, mesh=mesh, in_specs=(spec,), out_specs=spec))
+
+
+def _run_chunks(nodes: jax.Array, m: int, small: int, large: int, small_kernel, large_kernel) -> jax.Array:
+    """Pairs along the last axis of `nodes` (..., 2m) in fixed-shape chunks (last one padded)."""
+    pad = [(0, 0)] * (nodes.ndim - 1)
+    if m <= small:
+        x = jnp.pad(nodes, pad + [(0, 2 * (small - m))])
+        return small_kernel(x)[..., :m]
+    outs = []
+    for start in range(0, m, large):
+        stop = min(start + large, m)
+        x = nodes[..., 2 * start : 2 * stop]
+        if stop - start < large:
+            x = jnp.pad(x, pad + [(0, 2 * (large - (stop - start)))])
+        outs.append(large_kernel(x)[..., : stop - start])
+    return outs[0] if len(outs) == 1 else jnp.concatenate(outs, axis=-1)
+
+
 def pair_level(h: NodeHash, nodes: jax.Array, mesh: Mesh | None = None) -> jax.Array:
-    """(W, 2m) nodes -> (W, m) parents, in fixed-shape chunks (see module docstring)."""
+    """(W, 2m) nodes -> (W, m) parents, in fixed-shape chunks (see module docstring). With a mesh
+    each chunk is split over its devices and the parents are collected on the mesh's first device
+    (a copy, no collective)."""
     m = nodes.shape[1] // 2
     devices = mesh.size if mesh is not None else 1
-    small = SMALL_PAIRS * devices
     with x64_scope():
-        if m <= small:
-            x = jnp.pad(nodes, [(0, 0), (0, 2 * (small - m))])
-            return _chunk_kernel(h.name, mesh, SMALL_PAIRS)(x)[:, :m]
-        large = CHUNK_PAIRS * devices
-        kernel = _chunk_kernel(h.name, mesh, CHUNK_PAIRS)
-        outs = []
-        for start in range(0, m, large):
-            stop = min(start + large, m)
-            x = nodes[:, 2 * start : 2 * stop]
-            if stop - start < large:
-                x = jnp.pad(x, [(0, 0), (0, 2 * (large - (stop - start)))])
-            outs.append(kernel(x)[:, : stop - start])
-        return outs[0] if len(outs) == 1 else jnp.concatenate(outs, axis=1)
+        small_k = _chunk_kernel(h.name, mesh, SMALL_PAIRS)
+        large_k = _chunk_kernel(h.name, mesh, CHUNK_PAIRS)
+        if mesh is not None:
+            spread = NamedSharding(mesh, PartitionSpec(None, BATCH_AXIS))
+            first = mesh.devices.flat[0]
+            small_k = _on_device(small_k, spread, first)
+            large_k = _on_device(large_k, spread, first)
+        return _run_chunks(nodes, m, SMALL_PAIRS * devices, CHUNK_PAIRS * devices, small_k, large_k)
+
+
+def pair_level_stacked(h: NodeHash, nodes: jax.Array, mesh: Mesh) -> jax.Array:
+    """(W, D, 2m) -> (W, D, m): one level of D independent subtrees, row d on device d."""
+    m = nodes.shape[2] // 2
+    with x64_scope():
+        return _run_chunks(nodes, m, SMALL_PAIRS, CHUNK_PAIRS, _stacked_kernel(h.name, mesh, SMALL_PAIRS),
+                           _stacked_kernel(h.name, mesh, CHUNK_PAIRS))
+
+
+def _on_device(kernel, spread, device):
+    """Scatter the input over the mesh and bring the output to one device: copies, no collectives."""
+    return lambda x: jax.device_put(kernel(jax.device_put(x, spread)), device)
 
 
 def interleave(left: jax.Array, right: jax.Array) -> jax.Array:

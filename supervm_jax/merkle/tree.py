@@ -20,10 +20,10 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from supervm_jax.merkle import nodes as N
-from supervm_jax.pmap import x64_scope
+from supervm_jax.pmap import BATCH_AXIS, x64_scope
 
 
 class MerkleProof(NamedTuple):
@@ -69,16 +69,16 @@ class MerkleTree:
             raise ValueError(f"MerkleTree: depth must be an int in [0, 64] with n_leaves <= 2^depth, got depth={depth!r}, n={n}")
         self.depth, self.n_leaves, self.mesh = depth, n, mesh
         zeros = N.zero_hashes(hash, depth)
+        self._stacked_levels = 0
         with x64_scope():
-            level = jnp.asarray(words)
-            levels = [level]
-            for l in range(depth):
+            level, levels, start = self._sharded_subtrees(words, depth, zeros, keep_levels, mesh)
+            for l in range(start, depth):
                 if level.shape[1] == 0:
                     level = jnp.asarray(zeros[l + 1])
                 else:
                     if level.shape[1] % 2:
                         level = jnp.concatenate([level, jnp.asarray(zeros[l])], axis=1)
-                    level = N.pair_level(self._h, level, mesh)
+                    level = N.pair_level(self._h, level)
                 if keep_levels:
                     levels.append(level)
             if depth == 0 and n == 0:
@@ -86,6 +86,54 @@ class MerkleTree:
         self._root_words = np.asarray(level)[:, :1]
         self.levels = levels if keep_levels else None
         self.root = self._h.to_values(self._root_words)[0]
+
+    def _sharded_subtrees(self, words: np.ndarray, depth: int, zeros, keep_levels: bool, mesh: Mesh | None):
+        """Subtrees per device: with D = mesh.size devices (a power of two, 2^depth >= 2 D), leaf
+        block d = leaves [d 2^s, (d+1) 2^s), s = depth - log2 D, goes to device d as row d of a
+        (W, D, m) array; s levels are hashed there (`pair_level_stacked`), then the D subtree roots
+        come to the host and the top log2 D levels run on one device. Rows are zero-padded to the
+        first row's length (zero leaves, i.e. zero subtrees: the same tree), so the work is
+        D * min(n, 2^s) leaves, at most 2n. Returns (level, kept levels, next level index)."""
+        n = words.shape[1]
+        d_count = mesh.size if mesh is not None else 1
+        if d_count < 2 or d_count & (d_count - 1) or 2 * d_count > 2**depth or n == 0:
+            level = jnp.asarray(words)
+            return level, [level], 0
+        s = depth - (d_count.bit_length() - 1)
+        width = min(n, 2**s)
+        stacked = np.zeros((words.shape[0], d_count, width), words.dtype)
+        for d in range(d_count):
+            block = words[:, d * 2**s : d * 2**s + width]
+            stacked[:, d, : block.shape[1]] = block
+        level = jax.device_put(stacked, NamedSharding(mesh, PartitionSpec(None, BATCH_AXIS, None)))
+        levels = [level]
+        for l in range(s):
+            if level.shape[2] % 2:
+                z = jnp.broadcast_to(jnp.asarray(zeros[l])[:, None], (words.shape[0], d_count, 1))
+                level = jnp.concatenate([level, jax.device_put(z, level.sharding)], axis=2)
+            level = N.pair_level_stacked(self._h, level, mesh)
+            if keep_levels:
+                levels.append(level)
+        self._stacked_levels = len(levels) if keep_levels else 0
+        roots = np.asarray(level).reshape(words.shape[0], d_count)
+        return jnp.asarray(roots), levels, s
+
+    def _level_host(self, l: int) -> np.ndarray:
+        """Level l in global order as a host (W, m_l) array, m_l = ceil(n / 2^l) real nodes (a
+        per-device level is fetched row by row, not gathered on device)."""
+        level = self.levels[l]
+        if level.ndim == 3:
+            return self._stacked_global(level, l)[:, : -(-self.n_leaves // 2**l)]
+        return np.asarray(level)
+
+    def _stacked_global(self, level: jax.Array, l: int) -> np.ndarray:
+        host = np.asarray(level)  # (W, D, width_l)
+        d_count = host.shape[1]
+        span = 2 ** (self.depth - (d_count.bit_length() - 1) - l)  # nodes per subtree at level l
+        out = np.zeros((host.shape[0], d_count * span), host.dtype)
+        for d in range(d_count):
+            out[:, d * span : d * span + host.shape[2]] = host[:, d]
+        return out
 
     def __repr__(self) -> str:
         return f"MerkleTree(hash={self.hash!r}, n_leaves={self.n_leaves}, depth={self.depth})"
@@ -113,9 +161,14 @@ class MerkleTree:
         for l in range(self.depth):
             level = self.levels[l]
             sib = (idx >> l) ^ 1
-            inside = sib < level.shape[1]
-            with x64_scope():
-                got = np.asarray(jnp.take(level, jnp.asarray(np.minimum(sib, level.shape[1] - 1)), axis=1))
+            if level.ndim == 3:  # a per-device subtree level: index it on the host
+                host = self._level_host(l)
+                inside = sib < host.shape[1]
+                got = host[:, np.minimum(sib, host.shape[1] - 1)]
+            else:
+                inside = sib < level.shape[1]
+                with x64_scope():
+                    got = np.asarray(jnp.take(level, jnp.asarray(np.minimum(sib, level.shape[1] - 1)), axis=1))
             got = np.where(inside[None], got, zeros[l])
             per_level.append(self._h.to_values(got))
         return [MerkleProof(self.hash, int(i), tuple(lv[k] for lv in per_level)) for k, i in enumerate(idx)]
@@ -131,7 +184,7 @@ class MerkleTree:
         i = self._check_indices([index])[0]
         if self.levels is None:
             raise ValueError("MerkleTree: built with keep_levels=False")
-        return self._h.to_values(np.asarray(self.levels[0][:, i : i + 1]))[0]
+        return self._h.to_values(self._level_host(0)[:, i : i + 1])[0]
 
     # -- verification ----------------------------------------------------------------------------
 
