@@ -1,0 +1,264 @@
+"""Public MSM entry points: validation, signed-digit recoding, padding, sharding, conversion.
+
+Every entry point says what it validates:
+
+* `msm(points, scalars, curve=...)`: points as affine tuples (None = identity) are checked to be
+  canonical and on the curve (ValueError naming the index); a device array (from
+  `curve.from_affine`, already validated there) is trusted. Subgroup membership is *not* checked
+  (use `curve.from_affine(..., subgroup_check=True)` or `curve.from_bytes`). Scalars must be ints in
+  [0, r) (ValueError naming the index). Lengths must match.
+* `msm_batch`: the same, per instance, for B same-size MSMs in one device program.
+* `FixedBaseMSM(curve, points)`: validates the bases once, precomputes 2^(c w) P_i, then each
+  `__call__(scalars)` validates only the scalars.
+
+Results are affine: an (x, y) tuple of ints (Fq2 coordinates as (c0, c1) pairs), or **None for the
+point at infinity** (the same convention as `curve.to_affine` and `curve.from_affine`).
+
+Sharding: the points axis is split over every device of `mesh` (default: all devices) with
+`shard_map`; each device sorts and accumulates its share, the per-window partial sums are gathered
+and combined in a fixed order. Sizes are padded (identity points, zero scalars) to a power-of-two
+share per device, so a few compiled programs serve every n. Results on 1 and on 8 devices are the
+same affine point, bit for bit.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, PartitionSpec
+
+from supervm_jax.curve import BN254_G1
+from supervm_jax.curve.weierstrass import ShortWeierstrass
+from supervm_jax.msm.pippenger import combine, window_sums
+from supervm_jax.pmap import BATCH_AXIS, device_mesh, shard_map, x64_scope
+
+MAX_WINDOW = 16
+LANE_TARGET = 2048  # windows x chunks per device: the width of one batched point addition
+
+
+def window_bits(n: int, scalar_bits: int) -> int:
+    """The window size c minimizing the modelled additions W(c) (n + 2^c) for n points per device
+    (W(c) = ceil((scalar_bits + 1) / c) signed-digit windows; n + 2 * 2^(c-1) additions each)."""
+    best = None
+    for c in range(2, MAX_WINDOW + 1):
+        windows = -(-(scalar_bits + 1) // c)
+        cost = windows * (n + (1 << c) + 64)
+        if best is None or cost < best[0]:
+            best = (cost, c)
+    return best[1]
+
+
+def n_windows(c: int, scalar_bits: int) -> int:
+    return -(-(scalar_bits + 1) // c)
+
+
+def _chunks(c: int, n_windows_total: int, n: int) -> int:
+    """Chunks per window: a power of two <= M = 2^(c-1), about LANE_TARGET lanes in all, and at most
+    about the number of sorted rows (so each chunk has >= 1 row of real points)."""
+    m = 1 << (c - 1)
+    want = max(1, LANE_TARGET // n_windows_total)
+    cap = max(1, (n + m) // 4)
+    chunks = 1
+    while chunks * 2 <= min(m, want, cap):
+        chunks *= 2
+    return chunks
+
+
+def _check_scalars(scalars: Sequence[int], order: int, what: str = "scalar") -> None:
+    for i, k in enumerate(scalars):
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+            raise ValueError(f"{what} {i} is {type(k).__name__}, not an int")
+        if not 0 <= k < order:
+            raise ValueError(f"{what} {i} = {k} is not in [0, r)")
+
+
+def signed_digits(scalars: Sequence[int], c: int, windows: int) -> np.ndarray:
+    """Signed base-2^c digits of ints in [0, 2^(c * windows - 1)): (windows, n) int32 with values in
+    [-2^(c-1), 2^(c-1)] and sum_w d_w 2^(c w) = k (host numpy, vectorized over n)."""
+    n = len(scalars)
+    n_limbs = -(-(c * windows) // 32) + 2
+    raw = b"".join(int(k).to_bytes(4 * n_limbs, "little") for k in scalars)
+    limbs = np.frombuffer(raw, "<u4").reshape(n, n_limbs).astype(np.uint64)
+    mask, half = np.uint64((1 << c) - 1), np.int64(1 << (c - 1))
+    out = np.empty((windows, n), np.int64)
+    carry = np.zeros(n, np.int64)
+    for w in range(windows):
+        off = w * c
+        lo, sh = off // 32, np.uint64(off % 32)
+        v = ((limbs[:, lo] | (limbs[:, lo + 1] << np.uint64(32))) >> sh) & mask
+        d = v.astype(np.int64) + carry
+        carry = (d > half).astype(np.int64)
+        out[w] = d - (carry << c)
+    if carry.any():
+        raise ValueError("scalar too large for the window layout")
+    return out.astype(np.int32)
+
+
+def _bucket(n: int) -> int:
+    return max(8, 1 << max(n - 1, 0).bit_length())
+
+
+@functools.lru_cache(maxsize=64)
+def _program(curve: ShortWeierstrass, mesh: Mesh, c: int, chunks: int):
+    """jit(points (3, *E, B, D*N), digits (B, W, D*N)) -> (3, *E, B) projective sums."""
+    n_elem = len(curve.point_shape)
+    p_spec = PartitionSpec(*([None] * (n_elem + 1) + [BATCH_AXIS]))
+    d_spec = PartitionSpec(None, None, BATCH_AXIS)
+
+    def per_device(points, digits):
+        return window_sums(curve, points, digits, c=c, chunks=chunks)[None]
+
+    sharded = shard_map(per_device, mesh=mesh, in_specs=(p_spec, d_spec), out_specs=PartitionSpec(BATCH_AXIS))
+
+    def run(points, digits):
+        sums = jnp.moveaxis(sharded(points, digits), 0, -3)  # (3, *E, D, B, W)
+        return combine(curve, sums, c=c)
+
+    return jax.jit(run)
+
+
+def _points_array(curve: ShortWeierstrass, points: Any, what: str) -> jax.Array:
+    if isinstance(points, (jax.Array, np.ndarray)):
+        arr = jnp.asarray(points)
+        if arr.dtype != jnp.uint32 or tuple(arr.shape[:-1]) != curve.point_shape:
+            raise ValueError(f"{what}: expected points of shape {curve.point_shape} + (n,), got {arr.dtype} {arr.shape}")
+        return arr
+    return curve.from_affine(list(points))
+
+
+def _run(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, c: int, mesh: Mesh | None,
+         chunks: int | None = None) -> list:
+    """points (3, *E, B, n), digits (B, W, n) -> list of B affine results."""
+    mesh = mesh or device_mesh()
+    D = mesh.size
+    B, W, n = digits.shape
+    share = _bucket(-(-n // D))
+    total = share * D
+    pts = jnp.pad(points, [(0, 0)] * (points.ndim - 1) + [(0, total - n)])
+    ident_y = jnp.asarray(curve.coords.constant(1)).reshape(curve.coords.elem_shape + (1, 1))
+    # padding points are the identity (0 : 1 : 0) (zero digits would ignore them anyway)
+    pts = pts.at[1, ..., n:].set(jnp.broadcast_to(ident_y, pts[1, ..., n:].shape))
+    dig = np.zeros((B, W, total), np.int32)
+    dig[..., :n] = digits
+    chunks = chunks or _chunks(c, B * W, share)
+    with x64_scope():
+        out = _program(curve, mesh, c, chunks)(pts, jnp.asarray(dig))
+    return curve.to_affine(out)
+
+
+def msm(points: Any, scalars: Sequence[int], curve: ShortWeierstrass = BN254_G1, *, window: int | None = None,
+        mesh: Mesh | None = None) -> tuple | None:
+    """sum_i scalars[i] * points[i] on `curve`, as an affine point (None = infinity).
+
+    points: affine tuples / None (validated: canonical, on the curve), or a (3, *elem_shape, n) device
+    array from `curve.from_affine` (trusted). scalars: ints in [0, r) (ValueError naming the index).
+    window: bits per signed digit (default chosen from n per device). mesh: devices to shard the
+    points over (default all). n = 0 returns None.
+    """
+    P = _points_array(curve, points, f"{curve.name} msm")
+    n = P.shape[-1]
+    scalars = list(scalars)
+    if len(scalars) != n:
+        raise ValueError(f"{curve.name} msm: {n} points but {len(scalars)} scalars")
+    _check_scalars(scalars, curve.order)
+    if n == 0:
+        return None
+    mesh = mesh or device_mesh()
+    c = window or window_bits(_bucket(-(-n // mesh.size)), curve.scalar_bits)
+    digits = signed_digits(scalars, c, n_windows(c, curve.scalar_bits))
+    return _run(curve, P[..., None, :], digits[None], c, mesh)[0]
+
+
+def msm_batch(points: Sequence[Any], scalars: Sequence[Sequence[int]], curve: ShortWeierstrass = BN254_G1, *,
+              window: int | None = None, mesh: Mesh | None = None) -> list:
+    """B independent MSMs of the same size n in one device program: [msm(points[b], scalars[b]) ...].
+
+    points: B sequences of n affine points (or a (3, *elem_shape, B, n) device array); scalars: B
+    sequences of n ints in [0, r). Validation as in `msm` (messages name instance and index)."""
+    scalars = [list(s) for s in scalars]
+    B = len(scalars)
+    if isinstance(points, (jax.Array, np.ndarray)):
+        P = jnp.asarray(points)
+        if tuple(P.shape[:-2]) != curve.point_shape or P.shape[-2] != B:
+            raise ValueError(f"{curve.name} msm_batch: expected points {curve.point_shape} + ({B}, n), got {P.shape}")
+    else:
+        points = list(points)
+        if len(points) != B:
+            raise ValueError(f"{curve.name} msm_batch: {len(points)} point lists but {B} scalar lists")
+        arrays = [_points_array(curve, pts, f"{curve.name} msm_batch instance {b}") for b, pts in enumerate(points)]
+        if len({a.shape[-1] for a in arrays}) > 1:
+            raise ValueError(f"{curve.name} msm_batch: instances differ in size")
+        P = jnp.stack(arrays, axis=-2) if arrays else None
+    if B == 0:
+        return []
+    n = P.shape[-1]
+    for b, s in enumerate(scalars):
+        if len(s) != n:
+            raise ValueError(f"{curve.name} msm_batch: instance {b} has {len(s)} scalars for {n} points")
+        _check_scalars(s, curve.order, f"instance {b} scalar")
+    if n == 0:
+        return [None] * B
+    mesh = mesh or device_mesh()
+    c = window or window_bits(_bucket(-(-n // mesh.size)), curve.scalar_bits)
+    W = n_windows(c, curve.scalar_bits)
+    digits = np.stack([signed_digits(s, c, W) for s in scalars])
+    return _run(curve, P, digits, c, mesh)
+
+
+class FixedBaseMSM:
+    """MSM over bases that are reused (a Groth16 proving key): the bases are validated once and
+    2^(c w) P_i precomputed for every window w, so each call is one bucket pass over W n points with
+    no window doublings (all windows share one set of buckets).
+
+        fb = FixedBaseMSM(BN254_G1, bases)      # validates, precomputes (W n points on device)
+        fb(scalars)                             # == msm(bases, scalars)
+    """
+
+    def __init__(self, curve: ShortWeierstrass, points: Any, *, window: int | None = None, mesh: Mesh | None = None):
+        self.curve = curve
+        self.mesh = mesh or device_mesh()
+        P = _points_array(curve, points, f"{curve.name} FixedBaseMSM")
+        self.n = P.shape[-1]
+        self.window = window or window_bits(_bucket(-(-self.n // self.mesh.size)), curve.scalar_bits)
+        self.n_windows = n_windows(self.window, curve.scalar_bits)
+        if self.n:
+            with x64_scope():
+                self.table = _precompute(curve, self.window, self.n_windows)(P)  # (3, *E, W * n), window-major
+        else:
+            self.table = P
+
+    def __call__(self, scalars: Sequence[int]) -> tuple | None:
+        """sum_i scalars[i] P_i; scalars ints in [0, r) (ValueError naming the index)."""
+        scalars = list(scalars)
+        if len(scalars) != self.n:
+            raise ValueError(f"{self.curve.name} FixedBaseMSM: {self.n} bases but {len(scalars)} scalars")
+        _check_scalars(scalars, self.curve.order)
+        if self.n == 0:
+            return None
+        digits = signed_digits(scalars, self.window, self.n_windows).reshape(1, 1, -1)
+        # one window of c bits over W*n points: combine's Horner loop degenerates to the device sum
+        return _run(self.curve, self.table[..., None, :], digits, self.window, self.mesh)[0]
+
+
+@functools.lru_cache(maxsize=16)
+def _precompute(curve: ShortWeierstrass, c: int, windows: int):
+    """jit: P (3, *E, n) -> [2^(c w) P for w in range(windows)] concatenated, (3, *E, windows * n)."""
+    double = curve.kernel("double")
+
+    def run(P):
+        def step(carry, _):
+            nxt = jax.lax.fori_loop(0, c, lambda _, x: double(x), carry)
+            return nxt, carry
+
+        _, table = jax.lax.scan(step, P, None, length=windows)  # (windows, 3, *E, n)
+        return jnp.moveaxis(table, 0, -2).reshape(P.shape[:-1] + (-1,))
+
+    return jax.jit(run)
+
+
+__all__ = ["FixedBaseMSM", "msm", "msm_batch", "signed_digits", "window_bits"]
