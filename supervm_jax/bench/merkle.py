@@ -63,7 +63,10 @@ def run(sizes: list[int]) -> Iterator[harness.Record]:
             import light_poseidon_python as lp
 
             hasher = lp.Hasher(2)
-            peer, peer_fn = "light-poseidon", (lambda a, b: int(hasher.hash([a, b]), 16))
+            peer = "light-poseidon"
+
+            def peer_fn(a: int, b: int) -> int:
+                return int(hasher.hash_bytes_be([a.to_bytes(32, "big"), b.to_bytes(32, "big")]), 16)
         except ImportError:
             harness.log("light-poseidon not installed; Poseidon tree peer is python-int")
         peer_s = harness.peer_time(lambda: _python_tree(ints[:n_peer], peer_fn), n_peer, n_pos)

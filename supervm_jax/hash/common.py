@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 from jax.sharding import Mesh, PartitionSpec
 
 from supervm_jax.pmap import BATCH_AXIS, shard_map, x64_scope
@@ -91,6 +92,23 @@ class _nullscope:
 @functools.lru_cache(maxsize=256)
 def _jit(fn: Callable) -> Callable:
     return jax.jit(fn)
+
+
+def chunked(kernel: Callable, blocks: jax.Array, chunk: int, *consts) -> jax.Array:
+    """kernel(blocks, *consts) for blocks (B, words, n) with a 1-D batch, run as pieces of about
+    `chunk` lanes one after another (`lax.map`), so the loop state of a piece stays in cache through
+    all rounds. Pieces are balanced (n split into ceil(n / chunk) near-equal parts, rounded up to a
+    multiple of 8), so padding is under 8 lanes per piece. Output (words_out, n)."""
+    n = blocks.shape[-1]
+    if blocks.ndim != 3 or n <= chunk:
+        return kernel(blocks, *consts)
+    pieces = -(-n // chunk)
+    size = -(-n // pieces)
+    size = -(-size // 8) * 8
+    x = jnp.pad(blocks, [(0, 0), (0, 0), (0, pieces * size - n)])
+    x = x.reshape(blocks.shape[:2] + (pieces, size)).transpose(2, 0, 1, 3)
+    out = lax.map(lambda piece: kernel(piece, *consts), x)  # (pieces, words_out, size)
+    return out.transpose(1, 0, 2).reshape(out.shape[1], pieces * size)[:, :n]
 
 
 def hash_grouped(batch_fn: Callable, msgs: Sequence[bytes], mesh: Mesh | None) -> list[bytes]:

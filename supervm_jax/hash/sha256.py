@@ -113,10 +113,18 @@ def compress_scheduled(state: jax.Array, kw: jax.Array) -> jax.Array:
     return jnp.stack([s + x for s, x in zip(st, init)])
 
 
+CHUNK = 16384  # lanes per cache-resident piece (measured: 2.3 -> 3.0 M/s at n = 2^19 on one core)
+
+
 def hash_blocks(blocks: jax.Array, tail_kw: jax.Array | None = None) -> jax.Array:
     """SHA-256 of padded messages: blocks (B, 16, *batch) uint32 big-endian words, then the shared
     padding-only blocks given by their schedules tail_kw (T, 64) uint32 (K + W), if any.
-    Returns the digests as (8, *batch) uint32 big-endian words."""
+    Returns the digests as (8, *batch) uint32 big-endian words. A 1-D batch longer than CHUNK runs
+    in CHUNK-lane pieces (`common.chunked`)."""
+    return common.chunked(_hash_blocks, blocks, CHUNK, tail_kw)
+
+
+def _hash_blocks(blocks: jax.Array, tail_kw: jax.Array | None) -> jax.Array:
     batch = blocks.shape[2:]
     state = jnp.broadcast_to(jnp.asarray(H0).reshape((8,) + (1,) * len(batch)), (8,) + batch)
     if blocks.shape[0]:

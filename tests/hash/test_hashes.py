@@ -27,7 +27,7 @@ def _messages(seed: int, length: int, n: int = BATCH) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (n, length), dtype=np.uint8)
 
 
-@settings(max_examples=20)
+@settings(max_examples=12)
 @given(length=st.sampled_from(LENGTHS), seed=st.integers(0, 2**32 - 1))
 def test_sha256_matches_hashlib(length, seed):
     msgs = _messages(seed, length)
@@ -36,7 +36,7 @@ def test_sha256_matches_hashlib(length, seed):
     assert [bytes(d) for d in got] == [hashlib.sha256(m.tobytes()).digest() for m in msgs]
 
 
-@settings(max_examples=15)
+@settings(max_examples=10)
 @given(length=st.sampled_from(LENGTHS), seed=st.integers(0, 2**32 - 1))
 def test_keccak256_matches_pycryptodome(length, seed):
     msgs = _messages(seed, length)
