@@ -12,9 +12,9 @@ A parent is H(left || right) for the byte hashes (one 64-byte message; SHA-256's
 block uses a host-precomputed schedule) and poseidon([left, right]) (t = 3) for Poseidon.
 
 `pair_level(nodes)` hashes consecutive pairs (2i, 2i+1) of a (W, 2m) batch with fixed-shape compiled
-chunks: a level is cut into chunks of `CHUNK_PAIRS` pairs per device (or one `SMALL_PAIRS` chunk
-when it is small), the last chunk padded, so a whole tree of any size compiles two kernels per hash
-and mesh. With a mesh, each chunk is split over the devices with `shard_map`.
+chunks: a level runs as one chunk of the smallest size 64 * 8^k pairs per device that holds it, or
+as chunks of the hash's largest size `chunk_pairs` (8192 SHA-256, 4096 Keccak, 512 Poseidon), the
+last one padded; so a tree of any size compiles at most four kernels per hash and mesh. With a mesh, each chunk is split over the devices with `shard_map`.
 
 `pair_level_stacked(nodes)` is the tree builder's sharded form: a (W, D, 2m) array whose row d lives
 on device d holds D independent subtrees; each device hashes its own row, so no data crosses devices
@@ -34,8 +34,8 @@ from supervm_jax.hash import keccak, poseidon, sha256
 from supervm_jax.hash.poseidon_constants import P
 from supervm_jax.pmap import BATCH_AXIS, shard_map, x64_scope
 
-CHUNK_PAIRS = 1 << 13  # pairs per device in a large chunk
-SMALL_PAIRS = 64  # pairs per device in a small chunk (small levels, proofs, appends)
+SMALL_PAIRS = 64  # pairs per device in the smallest chunk (small levels, proofs, appends)
+BUCKET_STEP = 8  # chunk sizes are SMALL_PAIRS * 8^k, up to the hash's `chunk_pairs`
 
 _R = pow(2, 256, P)
 _R_INV = pow(_R, -1, P)
@@ -47,6 +47,7 @@ class NodeHash:
     name: str
     width: int
     dtype: np.dtype
+    chunk_pairs: int  # pairs per device in the largest chunk (about 0.01-0.1 s of work)
 
     def pair(self, left: jax.Array, right: jax.Array) -> jax.Array:  # pragma: no cover - interface
         raise NotImplementedError
@@ -91,7 +92,7 @@ class _BytesHash(NodeHash):
 
 
 class Sha256Nodes(_BytesHash):
-    name, width, dtype = "sha256", 8, np.dtype(np.uint32)
+    name, width, dtype, chunk_pairs = "sha256", 8, np.dtype(np.uint32), 8192
     # A 64-byte message's second block is all padding: 0x80, zeros, bit length 512.
     _TAIL_KW = sha256.schedule(np.array([0x80000000] + [0] * 14 + [512], np.uint32))
 
@@ -104,7 +105,7 @@ class Sha256Nodes(_BytesHash):
 
 
 class Keccak256Nodes(_BytesHash):
-    name, width, dtype = "keccak256", 4, np.dtype(np.uint64)
+    name, width, dtype, chunk_pairs = "keccak256", 4, np.dtype(np.uint64), 4096
 
     def pair(self, left, right):
         k = left.shape[1:]
@@ -124,7 +125,7 @@ class Keccak256Nodes(_BytesHash):
 
 
 class PoseidonNodes(NodeHash):
-    name, width, dtype = "poseidon", 8, np.dtype(np.uint32)
+    name, width, dtype, chunk_pairs = "poseidon", 8, np.dtype(np.uint32), 512
 
     def pair(self, left, right):
         return poseidon.hash2_kernel(left, right)
@@ -183,19 +184,31 @@ def _stacked_kernel(name: str, mesh: Mesh, pairs_per_device: int):
     return jax.jit(shard_map(local, mesh=mesh, in_specs=(spec,), out_specs=spec))
 
 
-def _run_chunks(nodes: jax.Array, m: int, small: int, large: int, small_kernel, large_kernel) -> jax.Array:
-    """Pairs along the last axis of `nodes` (..., 2m) in fixed-shape chunks (last one padded)."""
+def chunk_sizes(h: NodeHash) -> list[int]:
+    """Pairs per device of the compiled chunk kernels: SMALL_PAIRS * BUCKET_STEP^k, then chunk_pairs."""
+    sizes = [SMALL_PAIRS]
+    while sizes[-1] * BUCKET_STEP < h.chunk_pairs:
+        sizes.append(sizes[-1] * BUCKET_STEP)
+    return sizes + [h.chunk_pairs] if sizes[-1] < h.chunk_pairs else sizes
+
+
+def _run_chunks(nodes: jax.Array, m: int, sizes: list[int], scale: int, kernel_for) -> jax.Array:
+    """Pairs along the last axis of `nodes` (..., 2m): one chunk of the smallest size that holds
+    the level, or chunks of the largest size (last one padded). `scale` = devices per chunk row."""
     pad = [(0, 0)] * (nodes.ndim - 1)
-    if m <= small:
-        x = jnp.pad(nodes, pad + [(0, 2 * (small - m))])
-        return small_kernel(x)[..., :m]
+    for size in sizes:
+        if m <= size * scale:
+            x = jnp.pad(nodes, pad + [(0, 2 * (size * scale - m))])
+            return kernel_for(size)(x)[..., :m]
+    large = sizes[-1] * scale
+    kernel = kernel_for(sizes[-1])
     outs = []
     for start in range(0, m, large):
         stop = min(start + large, m)
         x = nodes[..., 2 * start : 2 * stop]
         if stop - start < large:
             x = jnp.pad(x, pad + [(0, 2 * (large - (stop - start)))])
-        outs.append(large_kernel(x)[..., : stop - start])
+        outs.append(kernel(x)[..., : stop - start])
     return outs[0] if len(outs) == 1 else jnp.concatenate(outs, axis=-1)
 
 
@@ -205,23 +218,22 @@ def pair_level(h: NodeHash, nodes: jax.Array, mesh: Mesh | None = None) -> jax.A
     (a copy, no collective)."""
     m = nodes.shape[1] // 2
     devices = mesh.size if mesh is not None else 1
+
+    def kernel_for(size):
+        kernel = _chunk_kernel(h.name, mesh, size)
+        if mesh is None:
+            return kernel
+        return _on_device(kernel, NamedSharding(mesh, PartitionSpec(None, BATCH_AXIS)), mesh.devices.flat[0])
+
     with x64_scope():
-        small_k = _chunk_kernel(h.name, mesh, SMALL_PAIRS)
-        large_k = _chunk_kernel(h.name, mesh, CHUNK_PAIRS)
-        if mesh is not None:
-            spread = NamedSharding(mesh, PartitionSpec(None, BATCH_AXIS))
-            first = mesh.devices.flat[0]
-            small_k = _on_device(small_k, spread, first)
-            large_k = _on_device(large_k, spread, first)
-        return _run_chunks(nodes, m, SMALL_PAIRS * devices, CHUNK_PAIRS * devices, small_k, large_k)
+        return _run_chunks(nodes, m, chunk_sizes(h), devices, kernel_for)
 
 
 def pair_level_stacked(h: NodeHash, nodes: jax.Array, mesh: Mesh) -> jax.Array:
     """(W, D, 2m) -> (W, D, m): one level of D independent subtrees, row d on device d."""
     m = nodes.shape[2] // 2
     with x64_scope():
-        return _run_chunks(nodes, m, SMALL_PAIRS, CHUNK_PAIRS, _stacked_kernel(h.name, mesh, SMALL_PAIRS),
-                           _stacked_kernel(h.name, mesh, CHUNK_PAIRS))
+        return _run_chunks(nodes, m, chunk_sizes(h), 1, lambda size: _stacked_kernel(h.name, mesh, size))
 
 
 def _on_device(kernel, spread, device):
