@@ -1,0 +1,196 @@
+"""MSM against py_ecc on small random instances and edge cases, 1 vs all devices, large-n consistency.
+
+Sizes are chosen so few device programs are compiled: on the 8-device mesh every n <= 64 shares one
+program (8 points per device); the single-device comparisons use n in (32, 64]."""
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from py_ecc import optimized_bls12_381 as bls
+from py_ecc import optimized_bn128 as bn
+
+from supervm_jax.curve import BLS12_381_G1, BLS12_381_G2, BN254_G1, BN254_G2, SECP256K1
+from supervm_jax.msm import FixedBaseMSM, msm, msm_batch, signed_digits
+from supervm_jax.pmap import device_mesh
+
+R = BN254_G1.order
+
+
+def _module(curve):
+    return bn if curve in (BN254_G1, BN254_G2) else bls
+
+
+def _aff(curve, P):
+    m = _module(curve)
+    if m.is_inf(P):
+        return None
+    x, y = m.normalize(P)
+    if curve.coords.degree == 1:
+        return (int(x.n), int(y.n))
+    return (tuple(int(c) for c in x.coeffs), tuple(int(c) for c in y.coeffs))
+
+
+def _ref_msm(curve, pts, ks):
+    """Plain py_ecc: sum of k_i P_i (py_ecc points; None entries are the identity)."""
+    m = _module(curve)
+    Z = m.Z1 if curve.coords.degree == 1 else m.Z2
+    acc = Z
+    for p, k in zip(pts, ks):
+        if p is not None and k:
+            acc = m.add(acc, m.multiply(p, k))
+    return _aff(curve, acc)
+
+
+def _points(curve, n, seed):
+    m = _module(curve)
+    G = m.G1 if curve.coords.degree == 1 else m.G2
+    rng = random.Random(seed)
+    return [m.multiply(G, rng.randrange(1, curve.order)) for _ in range(n)]
+
+
+_POOL = {}
+
+
+def _pool(curve, n=64):
+    if curve.name not in _POOL:
+        _POOL[curve.name] = _points(curve, n, curve.name)
+    return _POOL[curve.name][:n]
+
+
+@given(n=st.integers(1, 64), seed=st.integers(0, 2**32))
+@settings(max_examples=6)
+def test_random_small_all_devices(n, seed):
+    rng = random.Random(seed)
+    pool = _pool(BN254_G1)
+    pts = [rng.choice(pool) for _ in range(n)]
+    ks = [rng.choice([0, 1, R - 1, rng.randrange(R), rng.randrange(2**20)]) for _ in range(n)]
+    got = msm([_aff(BN254_G1, p) for p in pts], ks, curve=BN254_G1)
+    assert got == _ref_msm(BN254_G1, pts, ks)
+
+
+def test_one_device_equals_all_devices(mesh):
+    rng = random.Random(7)
+    pool = _pool(BN254_G1)
+    n = 45
+    pts = [pool[i % 64] for i in range(n)]
+    ks = [rng.randrange(R) for _ in range(n)]
+    aff = [_aff(BN254_G1, p) for p in pts]
+    want = _ref_msm(BN254_G1, pts, ks)
+    assert msm(aff, ks, curve=BN254_G1, mesh=mesh) == want
+
+
+@pytest.mark.parametrize("case", ["zeros", "r_minus_1", "all_equal", "with_infinity", "cancel", "n1", "n13"])
+def test_edge_cases(case):
+    pool = _pool(BN254_G1)
+    rng = random.Random(case)
+    n = {"n1": 1, "n13": 13}.get(case, 24)
+    pts = list(pool[:n])
+    ks = [rng.randrange(R) for _ in range(n)]
+    if case == "zeros":
+        ks = [0] * n
+    elif case == "r_minus_1":
+        ks = [R - 1] * n
+    elif case == "all_equal":
+        pts = [pool[0]] * n
+    elif case == "with_infinity":
+        pts[3] = pts[10] = None
+    elif case == "cancel":  # k P + k (-P) = infinity
+        pts = [pool[0], bn.neg(pool[0])] * (n // 2)
+        ks = [ks[0]] * n
+    aff = [None if p is None else _aff(BN254_G1, p) for p in pts]
+    want = _ref_msm(BN254_G1, pts, ks)
+    got = msm(aff, ks, curve=BN254_G1)
+    assert got == want
+    if case in ("zeros", "cancel"):
+        assert got is None
+
+
+def test_n0_and_validation():
+    assert msm([], [], curve=BN254_G1) is None
+    g = BN254_G1.generator
+    with pytest.raises(ValueError, match="scalar 1 = .* not in \\[0, r\\)"):
+        msm([g, g], [1, R], curve=BN254_G1)
+    with pytest.raises(ValueError, match="scalar 0"):
+        msm([g], [-1], curve=BN254_G1)
+    with pytest.raises(ValueError, match="point 1 is not on the curve"):
+        msm([g, (1, 3)], [1, 2], curve=BN254_G1)
+    with pytest.raises(ValueError, match="2 points but 1 scalars"):
+        msm([g, g], [1], curve=BN254_G1)
+
+
+def test_signed_digits_recompose():
+    rng = random.Random(3)
+    ks = [0, 1, R - 1, 2**253] + [rng.randrange(R) for _ in range(60)]
+    for c in (2, 3, 7, 13, 16):
+        W = -(-(R.bit_length() + 1) // c)
+        d = signed_digits(ks, c, W)
+        assert abs(d).max() <= 2 ** (c - 1)
+        assert [sum(int(d[w, i]) << (c * w) for w in range(W)) for i in range(len(ks))] == ks
+
+
+def test_concatenation_equals_sum_of_parts():
+    """Large n: MSM(A ++ B) = MSM(A) + MSM(B) (no py_ecc reference at this size)."""
+    rng = random.Random(11)
+    base = BN254_G1.scalar_mul(BN254_G1.generator_points(64), [rng.randrange(1, R) for _ in range(64)])
+    import jax.numpy as jnp
+
+    n_a, n_b = 2500, 1597
+    P = jnp.tile(base, (1, 1, 65))[..., : n_a + n_b]
+    ks = [rng.randrange(R) for _ in range(n_a + n_b)]
+    whole = msm(P, ks, curve=BN254_G1)
+    a = msm(P[..., :n_a], ks[:n_a], curve=BN254_G1)
+    b = msm(P[..., n_a:], ks[n_a:], curve=BN254_G1)
+    to_bn = lambda q: (bn.FQ(q[0]), bn.FQ(q[1]), bn.FQ.one())  # noqa: E731
+    assert whole == _aff(BN254_G1, bn.add(to_bn(a), to_bn(b)))
+
+
+@pytest.mark.parametrize(
+    "curve", [BLS12_381_G1, BN254_G2, pytest.param(BLS12_381_G2, marks=pytest.mark.slow)], ids=lambda c: c.name
+)
+def test_other_curves_against_py_ecc(curve):
+    rng = random.Random(curve.name)
+    n = 11
+    pts = _points(curve, 4, curve.name)
+    pts = [pts[i % 4] for i in range(n)]
+    pts[5] = None
+    ks = [rng.randrange(curve.order) for _ in range(n)]
+    ks[2] = curve.order - 1
+    got = msm([None if p is None else _aff(curve, p) for p in pts], ks, curve=curve)
+    assert got == _ref_msm(curve, pts, ks)
+
+
+@pytest.mark.slow
+def test_secp256k1_against_py_ecc():
+    from py_ecc.secp256k1 import secp256k1 as s
+
+    rng = random.Random(5)
+    pts = [s.multiply(s.G, rng.randrange(1, s.N)) for _ in range(9)]
+    ks = [rng.randrange(s.N) for _ in range(9)]
+    acc = None
+    for p, k in zip(pts, ks):
+        q = s.multiply(p, k)
+        acc = q if acc is None else s.add(acc, q)
+    assert msm(pts, ks, curve=SECP256K1) == acc
+
+
+def test_batch_msm():
+    rng = random.Random(9)
+    pool = _pool(BN254_G1)
+    inst = [[rng.choice(pool) for _ in range(20)] for _ in range(3)]
+    ks = [[rng.randrange(R) for _ in range(20)] for _ in range(3)]
+    ks[1] = [0] * 20
+    got = msm_batch([[_aff(BN254_G1, p) for p in pts] for pts in inst], ks, curve=BN254_G1)
+    assert got == [_ref_msm(BN254_G1, pts, k) for pts, k in zip(inst, ks)]
+
+
+def test_fixed_base_msm():
+    rng = random.Random(13)
+    pts = _pool(BN254_G1)[:30]
+    fb = FixedBaseMSM(BN254_G1, [_aff(BN254_G1, p) for p in pts])
+    for _ in range(2):
+        ks = [rng.randrange(R) for _ in range(30)]
+        assert fb(ks) == _ref_msm(BN254_G1, pts, ks)
+    with pytest.raises(ValueError, match="scalar 3"):
+        fb([1, 2, 3, R] + [0] * 26)
