@@ -171,8 +171,11 @@ _KERNELS = {
 # -- parameter object and public API ---------------------------------------------------------------
 
 
+MIN_BUCKET = 64  # batches up to 64 share one compiled kernel (compiles cost seconds, small batches microseconds)
+
+
 def _bucket(n: int) -> int:
-    return max(8, 1 << max(n - 1, 0).bit_length())
+    return max(MIN_BUCKET, 1 << max(n - 1, 0).bit_length())
 
 
 class ShortWeierstrass:

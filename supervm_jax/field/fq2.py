@@ -172,8 +172,13 @@ class QuadraticExtension:
         for i, v in enumerate(values):
             if not (isinstance(v, (tuple, list)) and len(v) == 2):
                 raise TypeError(f"{self.name}: element {i} is not a (c0, c1) pair: {v!r}")
+            for c in v:
+                if not isinstance(c, (int, np.integer)) or isinstance(c, bool):
+                    raise TypeError(f"{self.name}: element {i} has a {type(c).__name__} coefficient, not int")
+                if not 0 <= c < self.modulus:
+                    raise ValueError(f"{self.name}: element {i} = {v} has a coefficient not in [0, p)")
             flat += [v[0], v[1]]
-        limbs = ints_to_mont_limbs(self.base, flat, f"{self.name}: element")
+        limbs = ints_to_mont_limbs(self.base, flat, f"{self.name}: coefficient")
         return limbs.reshape(self.n_limbs, len(values), 2).transpose(0, 2, 1)
 
     def ints_from_limbs(self, limbs: np.ndarray) -> list[tuple[int, int]]:

@@ -130,8 +130,37 @@ def test_signed_digits_recompose():
         assert [sum(int(d[w, i]) << (c * w) for w in range(W)) for i in range(len(ks))] == ks
 
 
+def _bn_add(a, b):
+    to_bn = lambda q: bn.Z1 if q is None else (bn.FQ(q[0]), bn.FQ(q[1]), bn.FQ.one())  # noqa: E731
+    return _aff(BN254_G1, bn.add(to_bn(a), to_bn(b)))
+
+
+def test_concatenation_equals_sum_of_parts_small():
+    rng = random.Random(12)
+    pool = _pool(BN254_G1)
+    aff = [_aff(BN254_G1, pool[i % 64]) for i in range(60)]
+    ks = [rng.randrange(R) for _ in range(60)]
+    assert msm(aff, ks, curve=BN254_G1) == _bn_add(msm(aff[:33], ks[:33], curve=BN254_G1), msm(aff[33:], ks[33:], curve=BN254_G1))
+
+
+def test_large_n_linearity():
+    """n = 4097 (one program): MSM(P, k) = MSM(P, k restricted to A) + MSM(P, k restricted to B)."""
+    import jax.numpy as jnp
+
+    rng = random.Random(10)
+    base = BN254_G1.scalar_mul(BN254_G1.generator_points(64), [rng.randrange(1, R) for _ in range(64)])
+    n, cut = 4097, 2500
+    P = jnp.tile(base, (1, 1, 65))[..., :n]
+    ks = [rng.randrange(R) for _ in range(n)]
+    whole = msm(P, ks, curve=BN254_G1)
+    a = msm(P, ks[:cut] + [0] * (n - cut), curve=BN254_G1)
+    b = msm(P, [0] * cut + ks[cut:], curve=BN254_G1)
+    assert whole == _bn_add(a, b)
+
+
+@pytest.mark.slow
 def test_concatenation_equals_sum_of_parts():
-    """Large n: MSM(A ++ B) = MSM(A) + MSM(B) (no py_ecc reference at this size)."""
+    """Large n: MSM(A ++ B) = MSM(A) + MSM(B) (three programs; no py_ecc reference at this size)."""
     rng = random.Random(11)
     base = BN254_G1.scalar_mul(BN254_G1.generator_points(64), [rng.randrange(1, R) for _ in range(64)])
     import jax.numpy as jnp
