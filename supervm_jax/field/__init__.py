@@ -4,7 +4,8 @@
     x = BN254_FQ.from_ints([1, 2, 3])          # (8, 3) uint32, limb-major, Montgomery form
     BN254_FQ.to_ints(BN254_FQ.mul(x, x))       # [1, 4, 9]
 
-See `prime_field.PrimeField` for the API and `montgomery` for the representation.
+See `prime_field.PrimeField` for the API, `montgomery` for the representation and `fq2` for the
+quadratic extensions used by G2.
 """
 
 from supervm_jax.field.fields import (
@@ -18,10 +19,10 @@ from supervm_jax.field.fields import (
     SECP256K1_FN,
     SECP256K1_FP,
 )
+from supervm_jax.field.fq2 import BLS12_381_FQ2, BN254_FQ2, QuadraticExtension
 from supervm_jax.field.prime_field import PrimeField
-from supervm_jax.field.fq2 import BLS12_381_FQ2, BN254_FQ2, QuadraticExtension  # noqa: E402  (Fq2 for G2)
 
 __all__ = [
-    "ALL_FIELDS", "BLS12_381_FQ", "BLS12_381_FR", "BN254_FQ", "BN254_FR", "ED25519_FN", "ED25519_FP",
-    "SECP256K1_FN", "SECP256K1_FP", "PrimeField",
+    "ALL_FIELDS", "BLS12_381_FQ", "BLS12_381_FQ2", "BLS12_381_FR", "BN254_FQ", "BN254_FQ2", "BN254_FR",
+    "ED25519_FN", "ED25519_FP", "QuadraticExtension", "SECP256K1_FN", "SECP256K1_FP", "PrimeField",
 ]

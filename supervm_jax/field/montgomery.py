@@ -89,7 +89,18 @@ def _sub_if_geq(spec: MontgomerySpec, t: list[jnp.ndarray], top: jnp.ndarray | N
         keep = borrow == 1
     else:
         keep = ((top - borrow) >> 63) == 1
-    return jnp.stack([jnp.where(keep, t[i], diff[i]).astype(_u32) for i in range(spec.n_limbs)])
+    return _materialize(jnp.stack([jnp.where(keep, t[i], diff[i]).astype(_u32) for i in range(spec.n_limbs)]))
+
+
+def _materialize(x: jnp.ndarray) -> jnp.ndarray:
+    """Marks a kernel's result as a fusion boundary.
+
+    Every output limb of add/sub/mul depends on every input limb (through the final borrow chain).
+    Without a boundary, XLA fuses chains of field ops and re-derives the previous op's limbs inside
+    each output limb's fusion: 16 chained adds did not finish compiling in 10 minutes; with the
+    barrier they compile in well under a second and run at memory speed.
+    """
+    return lax.optimization_barrier(x)
 
 
 # Elements per block of the CPU multiply: the lazy accumulators of one block (9 x 8 bytes per
@@ -198,7 +209,7 @@ def sub(spec: MontgomerySpec, a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
         x = d[i] + borrow * np.uint64(p[i]) + carry
         out.append((x & _MASK).astype(_u32))
         carry = x >> 32
-    return jnp.stack(out)
+    return _materialize(jnp.stack(out))
 
 
 def neg(spec: MontgomerySpec, a: jnp.ndarray) -> jnp.ndarray:

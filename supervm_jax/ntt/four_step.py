@@ -23,8 +23,12 @@ from supervm_jax.field import montgomery as mont
 from supervm_jax.ntt import domain
 from supervm_jax.ntt.radix2 import ntt_dif
 
-GROUP_ELEMENTS = 4096
-FOUR_STEP_MIN_LOG = 14  # single-device transforms of 2^14 and more use the four-step path
+GROUP_ELEMENTS = 4096  # CPU only; on GPU all rows form one group (one wide pass per stage)
+# Single-device transforms of 2^FOUR_STEP_MIN_LOG and more take this path. Measured on the 2-core
+# CPU (docs/PERFORMANCE.md) it did not beat the plain radix-2 kernel (2^16: 0.096 vs 0.080 s;
+# 2^20: 1.88 vs 1.72 s; 2^22: 8.23 vs 8.26 s), so it is off by default (above every 2-adicity);
+# `ntt_sharded` always uses it.
+FOUR_STEP_MIN_LOG = 33
 
 
 def split_sizes(n: int) -> tuple[int, int]:
@@ -80,7 +84,10 @@ def grouped_rows_ntt(spec: mont.MontgomerySpec, rows: jax.Array, tw: jax.Array, 
     it is still in cache (the four-step twiddle).
     """
     n_limbs, n_rows, m = rows.shape
-    per_group = math.gcd(max(GROUP_ELEMENTS // m, 1), n_rows)
+    if jax.default_backend() == "cpu":
+        per_group = math.gcd(max(GROUP_ELEMENTS // m, 1), n_rows)
+    else:
+        per_group = n_rows
     n_groups = n_rows // per_group
 
     def one_group(g, out):
