@@ -289,22 +289,25 @@ def inv(spec: MontgomerySpec, a: jnp.ndarray) -> jnp.ndarray:
     return pow_int(spec, a, spec.modulus - 2)
 
 
-BATCH_INV_BLOCK = 64
+BATCH_INV_MIN_BLOCK = 64
 
 
 def batch_inv(spec: MontgomerySpec, a: jnp.ndarray) -> jnp.ndarray:
     """Inverses of a 1-D batch (L, n) by Montgomery's trick, blocked; 0 maps to 0.
 
-    The batch is cut into blocks of up to BATCH_INV_BLOCK elements (padded with ones). A scan
+    The batch is cut into about sqrt(n) blocks of about sqrt(n) elements (at least
+    BATCH_INV_MIN_BLOCK; the last block padded with ones), balancing the sequential scan length
+    against the number of block totals to invert (2^20 on 2 CPU devices: 64-element blocks 0.95 M
+    inversions/s, 1024-element blocks 2.25 M/s). A scan
     along the block forms prefix products for all blocks at once, the block totals are inverted
     together by exponentiation, and a reverse scan peels each inverse off:
     inv(x_i) = inv(prefix_i) * prefix_(i-1), inv(prefix_(i-1)) = inv(prefix_i) * x_i.
-    About 3 multiplies per element plus ~1.5 log2(p) / BATCH_INV_BLOCK for the block inversions.
+    About 3 multiplies per element plus ~1.5 log2(p) / block for the block inversions.
     """
     n = a.shape[1]
     if n == 0:
         return a
-    m = min(BATCH_INV_BLOCK, n)
+    m = min(n, max(BATCH_INV_MIN_BLOCK, 1 << ((n.bit_length() + 1) // 2)))
     blocks = -(-n // m)
     one_col = _bcast(spec.constant(1), a)
     zero = is_zero(a)

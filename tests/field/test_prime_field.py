@@ -104,8 +104,9 @@ def test_inverse_of_zero_raises_naming_index():
         F.batch_inv(a)
 
 
-@pytest.mark.parametrize("n", [0, 1, 2, 3, 13])
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 13, 5000])
 def test_batch_inverse_sizes(n):
+    """5000 spans several blocks of ~128 with a padded last block."""
     F = BN254_FR
     rng = random.Random(n)
     xs = [rng.randrange(1, F.modulus) for _ in range(n)]
