@@ -67,6 +67,13 @@ class NodeHash:
         return np.zeros((self.width, 1), self.dtype)
 
 
+def _as_bytes(value):
+    """A (32,) uint8 array (a row of the leaves array) as bytes; anything else unchanged."""
+    if isinstance(value, np.ndarray) and value.dtype == np.uint8 and value.shape == (32,):
+        return value.tobytes()
+    return value
+
+
 class _BytesHash(NodeHash):
     def from_values(self, values, what: str = "leaf") -> np.ndarray:
         """(n, 32) uint8 array or a sequence of 32-byte strings -> (W, n) words. ValueError if malformed."""
@@ -75,7 +82,7 @@ class _BytesHash(NodeHash):
             if arr.dtype != np.uint8 or arr.ndim != 2 or arr.shape[1] != 32:
                 raise ValueError(f"{self.name} {what}s: expected a uint8 array of shape (n, 32), got {arr.dtype} {arr.shape}")
         else:
-            values = list(values)
+            values = [_as_bytes(v) for v in values]
             for i, v in enumerate(values):
                 if not isinstance(v, (bytes, bytearray)) or len(v) != 32:
                     raise ValueError(f"{self.name} {what} {i}: expected 32 bytes, got {type(v).__name__} "
@@ -88,6 +95,7 @@ class _BytesHash(NodeHash):
         return [raw[i].tobytes() for i in range(raw.shape[0])]
 
     def check_value(self, value) -> bool:
+        value = _as_bytes(value)
         return isinstance(value, (bytes, bytearray)) and len(value) == 32
 
 

@@ -166,3 +166,14 @@ def test_proof_object():
     tree = MerkleTree(make_leaves("poseidon", 4), hash="poseidon")
     p = tree.proof(2)
     assert isinstance(p, MerkleProof) and p.hash == "poseidon" and p.index == 2 and len(p.siblings) == 2
+
+
+def test_verify_accepts_a_row_of_the_leaves_array():
+    """A leaf passed as the uint8 row it was built from verifies like its bytes (no silent False)."""
+    leaves = np.zeros((4, 32), np.uint8)
+    leaves[:, 0] = [1, 2, 3, 4]
+    tree = MerkleTree(leaves, hash="sha256")
+    proof = tree.proof(2)
+    assert MerkleTree.verify(tree.root, leaves[2], proof)
+    assert MerkleTree.verify(tree.root, leaves[2].tobytes(), proof)
+    assert not MerkleTree.verify(tree.root, leaves[1], proof)
