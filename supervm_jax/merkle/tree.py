@@ -9,8 +9,7 @@ of an all-zero subtree of height l), which is exactly what incremental fixed-dep
 after appending the same leaves. A one-leaf tree of depth 0 has the leaf as its root.
 
 Leaves are used as given (not hashed first): 32-byte values (bytes, or (32,) uint8 rows) for
-"sha256"/"keccak256", ints in [0, p)
-for "poseidon". Parent = H(left || right) (or poseidon([left, right])).
+"sha256"/"keccak256", ints in [0, p) for "poseidon". Parent = H(left || right) (or poseidon([left, right])).
 """
 
 from __future__ import annotations
