@@ -25,14 +25,15 @@ from supervm_jax.pmap.compat import x64_scope
 
 
 @functools.lru_cache(maxsize=None)
-def _kernel(spec: mont.MontgomerySpec, scaled: bool, pre: bool, post: bool):
+def _kernel(spec: mont.MontgomerySpec, scaled: bool):
     """jit of: [x *= pre_factors] -> NTT -> [y *= n^-1] -> [y *= post_factors].
 
-    `plan` is the (L, n/2) twiddle table (radix-2 kernel) or `FourStepTables` (four-step kernel).
+    `plan` is the (L, n/2) twiddle table (radix-2 kernel) or `FourStepTables` (four-step kernel);
+    pre/post factors are (L, n) arrays or None (skipped; a separate trace).
     """
 
     def run(x, plan, n_inv, pre_factors, post_factors):
-        if pre:
+        if pre_factors is not None:
             x = mont.mont_mul(spec, x, _bcast_last(pre_factors, x))
         if isinstance(plan, four_step.FourStepTables):
             y = four_step.ntt_four_step(spec, x, plan)
@@ -40,7 +41,7 @@ def _kernel(spec: mont.MontgomerySpec, scaled: bool, pre: bool, post: bool):
             y = ntt_dif(spec, x, plan)
         if scaled:
             y = mont.mont_mul(spec, y, n_inv.reshape((-1,) + (1,) * (y.ndim - 1)))
-        if post:
+        if post_factors is not None:
             y = mont.mont_mul(spec, y, _bcast_last(post_factors, y))
         return y
 
@@ -75,11 +76,10 @@ def _transform(field: PrimeField, x: jax.Array, inverse: bool, pre_base: int | N
     else:
         plan = domain.powers(field, omega, max(n // 2, 1))
     n_inv = jnp.asarray(field.spec.constant(pow(n, -1, field.modulus)))
-    unused = n_inv[:, None]
-    pre = domain.powers(field, pre_base, n) if pre_base is not None else unused
-    post = domain.powers(field, post_base, n) if post_base is not None else unused
+    pre = domain.powers(field, pre_base, n) if pre_base is not None else None
+    post = domain.powers(field, post_base, n) if post_base is not None else None
     with x64_scope():
-        fn = _kernel(field.spec, inverse, pre_base is not None, post_base is not None)
+        fn = _kernel(field.spec, inverse)
         return fn(x, plan, n_inv, pre, post)
 
 
