@@ -34,7 +34,7 @@ from jax import lax
 
 from supervm_jax.field import montgomery as mont
 from supervm_jax.field.fields import BLS12_381_FQ, BN254_FQ
-from supervm_jax.field.prime_field import PrimeField
+from supervm_jax.field.prime_field import FieldOps, PrimeField
 from supervm_jax.pmap.compat import with_x64
 
 
@@ -49,7 +49,7 @@ def _sub(spec, a, b):
     return lax.optimization_barrier(mont.sub(spec, a, b))
 
 
-class QuadraticExtension:
+class QuadraticExtension(FieldOps):
     """Fq2 = Fq[u]/(u^2 - beta) over a `PrimeField`; beta a small nonresidue (here -1).
 
     Attributes:
@@ -222,26 +222,6 @@ class QuadraticExtension:
             if getattr(x, "dtype", None) != jnp.uint32 or tuple(x.shape[:2]) != self.elem_shape:
                 raise ValueError(f"{self.name}: expected uint32 of shape {self.elem_shape} + batch, got {getattr(x, 'dtype', None)} {getattr(x, 'shape', None)}")
         return with_x64(self._jitted[name])(*arrays)
-
-    def add(self, a: jax.Array, b: jax.Array) -> jax.Array:
-        """a + b (jitted, x64-scoped), shapes (L, 2, *batch)."""
-        return self._run("add", a, b)
-
-    def sub(self, a: jax.Array, b: jax.Array) -> jax.Array:
-        """a - b."""
-        return self._run("sub", a, b)
-
-    def neg(self, a: jax.Array) -> jax.Array:
-        """-a."""
-        return self._run("neg", a)
-
-    def mul(self, a: jax.Array, b: jax.Array) -> jax.Array:
-        """a * b."""
-        return self._run("mul", a, b)
-
-    def square(self, a: jax.Array) -> jax.Array:
-        """a^2."""
-        return self._run("square", a)
 
     def inv(self, a: jax.Array) -> jax.Array:
         """a^-1 (0 maps to 0)."""

@@ -41,7 +41,36 @@ _KERNELS = {
 }
 
 
-class PrimeField:
+class FieldOps:
+    """The eager arithmetic every field object offers: jitted per field and shape, run under the
+    thread-local x64 scope, elementwise with broadcasting over batch dims. Subclasses provide
+    `_run(kernel_name, *arrays)`, which validates the arrays' dtype and layout."""
+
+    def _run(self, name: str, *arrays: jax.Array) -> jax.Array:
+        raise NotImplementedError
+
+    def add(self, a: jax.Array, b: jax.Array) -> jax.Array:
+        """a + b."""
+        return self._run("add", a, b)
+
+    def sub(self, a: jax.Array, b: jax.Array) -> jax.Array:
+        """a - b."""
+        return self._run("sub", a, b)
+
+    def neg(self, a: jax.Array) -> jax.Array:
+        """-a."""
+        return self._run("neg", a)
+
+    def mul(self, a: jax.Array, b: jax.Array) -> jax.Array:
+        """a * b."""
+        return self._run("mul", a, b)
+
+    def square(self, a: jax.Array) -> jax.Array:
+        """a^2."""
+        return self._run("square", a)
+
+
+class PrimeField(FieldOps):
     """Arithmetic in Z/pZ on batches of elements held on device.
 
     Attributes:
@@ -95,26 +124,6 @@ class PrimeField:
     def _run(self, name: str, *arrays: jax.Array) -> jax.Array:
         self._check(*arrays)
         return with_x64(self._jitted[name])(*arrays)
-
-    def add(self, a: jax.Array, b: jax.Array) -> jax.Array:
-        """a + b mod p, elementwise with broadcasting over batch dims."""
-        return self._run("add", a, b)
-
-    def sub(self, a: jax.Array, b: jax.Array) -> jax.Array:
-        """a - b mod p."""
-        return self._run("sub", a, b)
-
-    def neg(self, a: jax.Array) -> jax.Array:
-        """-a mod p."""
-        return self._run("neg", a)
-
-    def mul(self, a: jax.Array, b: jax.Array) -> jax.Array:
-        """a * b mod p."""
-        return self._run("mul", a, b)
-
-    def square(self, a: jax.Array) -> jax.Array:
-        """a^2 mod p."""
-        return self._run("square", a)
 
     def pow(self, a: jax.Array, exponent: int) -> jax.Array:
         """a^exponent mod p for a Python int exponent >= 0 (0^0 = 1).
