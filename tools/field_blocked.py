@@ -1,0 +1,62 @@
+"""Experiment: the multiply variants of field_formulations.py in cache-sized blocks (fori_loop over
+blocks, no transposes), wrapped in shard_map over 1 and 2 CPU devices, n = 2^20.
+Run from the repository root: python tools/field_blocked.py [variant,variant,...]
+"""
+import os, sys
+os.environ["XLA_FLAGS"]="--xla_force_host_platform_device_count=2"
+sys.path.insert(0, "tools")
+import time, jax, jax.numpy as jnp
+from jax import lax
+from jax.sharding import NamedSharding, PartitionSpec as P
+jax.config.update("jax_enable_x64", True)
+import field_formulations as ff
+from supervm_jax.pmap import device_mesh, shard_map
+
+def blocked(f, chunk):
+    def g(a, b):
+        n = a.shape[1]
+        if n <= chunk: return f(a, b)
+        k = n // chunk
+        def body(i, out):
+            s = i * chunk
+            r = f(lax.dynamic_slice_in_dim(a, s, chunk, 1), lax.dynamic_slice_in_dim(b, s, chunk, 1))
+            return lax.dynamic_update_slice_in_dim(out, r, s, 1)
+        return lax.fori_loop(0, k, body, jnp.zeros_like(a))
+    return g
+
+n = 2**20
+import numpy as np
+rng = np.random.default_rng(0)
+a = jnp.asarray(rng.integers(0, 2**32, (8, n), dtype=np.uint64).astype(np.uint32)); a = a.at[7].set(a[7] % 2**29)
+b = jnp.asarray(rng.integers(0, 2**32, (8, n), dtype=np.uint64).astype(np.uint32)); b = b.at[7].set(b[7] % 2**29)
+variants = {
+ "fori32": ff.cios_fori32,
+ "fori32_blk16k": blocked(ff.cios_fori32, 2**14),
+ "fori32_blk4k": blocked(ff.cios_fori32, 2**12),
+ "lazy_rows_blk16k": blocked(ff.lazy_rows, 2**14),
+ "lazy_rows_blk4k": blocked(ff.lazy_rows, 2**12),
+ "lazy_rows_blk2k": blocked(ff.lazy_rows, 2**11),
+ "u32a_blk2k": blocked(ff.lazy_rows_u32a, 2**11),
+ "u32a_blk4k": blocked(ff.lazy_rows_u32a, 2**12),
+ "u32a_blk1k": blocked(ff.lazy_rows_u32a, 2**10),
+ "u32a_nohack_blk2k": blocked(lambda a, b: ff.lazy_rows_u32a(a, b, False), 2**11),
+ "lazy_rows_blk1k": blocked(ff.lazy_rows, 2**10),
+ "lazy_rows_blk512": blocked(ff.lazy_rows, 2**9),
+ "lazynf_blk2k": blocked(lambda a, b: ff.lazy_rows(a, b, False), 2**11),
+ "lazy_vec_blk2k": blocked(lambda a, b: ff.lazy_vector(a, b, False), 2**11),
+}
+only = sys.argv[1].split(",") if len(sys.argv) > 1 else list(variants)
+for d in (1, 2):
+    m = device_mesh(d); sh = NamedSharding(m, P(None, 'batch'))
+    a2, b2 = jax.device_put(a, sh), jax.device_put(b, sh)
+    ref = None
+    for name in only:
+        f = jax.jit(shard_map(variants[name], mesh=m, in_specs=(P(None,'batch'),)*2, out_specs=P(None,'batch')))
+        out = f(a2, b2).block_until_ready()
+        if ref is None: ref = np.asarray(out)
+        ok = (np.asarray(out) == ref).all()
+        ts = []
+        for _ in range(5):
+            t = time.perf_counter(); f(a2, b2).block_until_ready(); ts.append(time.perf_counter() - t)
+        dt = sorted(ts)[2]
+        print(f"devices={d} {name:20s} ok={ok} {dt*1e3:7.1f} ms {n/dt/1e6:6.2f} M/s", flush=True)
