@@ -12,17 +12,6 @@ jax.config.update("jax_enable_x64", True)
 import field_formulations as ff
 from supervm_jax.pmap import device_mesh, shard_map
 
-def blocked(f, chunk):
-    def g(a, b):
-        n = a.shape[1]
-        if n <= chunk: return f(a, b)
-        k = n // chunk
-        def body(i, out):
-            s = i * chunk
-            r = f(lax.dynamic_slice_in_dim(a, s, chunk, 1), lax.dynamic_slice_in_dim(b, s, chunk, 1))
-            return lax.dynamic_update_slice_in_dim(out, r, s, 1)
-        return lax.fori_loop(0, k, body, jnp.zeros_like(a))
-    return g
 
 n = 2**20
 import numpy as np
@@ -31,19 +20,19 @@ a = jnp.asarray(rng.integers(0, 2**32, (8, n), dtype=np.uint64).astype(np.uint32
 b = jnp.asarray(rng.integers(0, 2**32, (8, n), dtype=np.uint64).astype(np.uint32)); b = b.at[7].set(b[7] % 2**29)
 variants = {
  "fori32": ff.cios_fori32,
- "fori32_blk16k": blocked(ff.cios_fori32, 2**14),
- "fori32_blk4k": blocked(ff.cios_fori32, 2**12),
- "lazy_rows_blk16k": blocked(ff.lazy_rows, 2**14),
- "lazy_rows_blk4k": blocked(ff.lazy_rows, 2**12),
- "lazy_rows_blk2k": blocked(ff.lazy_rows, 2**11),
- "u32a_blk2k": blocked(ff.lazy_rows_u32a, 2**11),
- "u32a_blk4k": blocked(ff.lazy_rows_u32a, 2**12),
- "u32a_blk1k": blocked(ff.lazy_rows_u32a, 2**10),
- "u32a_nohack_blk2k": blocked(lambda a, b: ff.lazy_rows_u32a(a, b, False), 2**11),
- "lazy_rows_blk1k": blocked(ff.lazy_rows, 2**10),
- "lazy_rows_blk512": blocked(ff.lazy_rows, 2**9),
- "lazynf_blk2k": blocked(lambda a, b: ff.lazy_rows(a, b, False), 2**11),
- "lazy_vec_blk2k": blocked(lambda a, b: ff.lazy_vector(a, b, False), 2**11),
+ "fori32_blk16k": ff.blocked(ff.cios_fori32, 2**14),
+ "fori32_blk4k": ff.blocked(ff.cios_fori32, 2**12),
+ "lazy_rows_blk16k": ff.blocked(ff.lazy_rows, 2**14),
+ "lazy_rows_blk4k": ff.blocked(ff.lazy_rows, 2**12),
+ "lazy_rows_blk2k": ff.blocked(ff.lazy_rows, 2**11),
+ "u32a_blk2k": ff.blocked(ff.lazy_rows_u32a, 2**11),
+ "u32a_blk4k": ff.blocked(ff.lazy_rows_u32a, 2**12),
+ "u32a_blk1k": ff.blocked(ff.lazy_rows_u32a, 2**10),
+ "u32a_nohack_blk2k": ff.blocked(lambda a, b: ff.lazy_rows_u32a(a, b, False), 2**11),
+ "lazy_rows_blk1k": ff.blocked(ff.lazy_rows, 2**10),
+ "lazy_rows_blk512": ff.blocked(ff.lazy_rows, 2**9),
+ "lazynf_blk2k": ff.blocked(lambda a, b: ff.lazy_rows(a, b, False), 2**11),
+ "lazy_vec_blk2k": ff.blocked(lambda a, b: ff.lazy_vector(a, b, False), 2**11),
 }
 only = sys.argv[1].split(",") if len(sys.argv) > 1 else list(variants)
 for d in (1, 2):

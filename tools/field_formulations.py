@@ -249,6 +249,20 @@ def chunked(f, chunk):
     return g
 
 
+def blocked(f, chunk):
+    """f over (L, n) arrays in blocks of `chunk` elements: a fori_loop of dynamic slices (no transposes)."""
+    def g(a, b):
+        n = a.shape[1]
+        if n <= chunk:
+            return f(a, b)
+        def body(i, out):
+            s = i * chunk
+            r = f(lax.dynamic_slice_in_dim(a, s, chunk, 1), lax.dynamic_slice_in_dim(b, s, chunk, 1))
+            return lax.dynamic_update_slice_in_dim(out, r, s, 1)
+        return lax.fori_loop(0, n // chunk, body, jnp.zeros_like(a))
+    return g
+
+
 def to_limbs(xs):
     return np.array([[(x >> (32 * i)) & 0xFFFFFFFF for x in xs] for i in range(L)], np.uint32)
 

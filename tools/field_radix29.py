@@ -41,16 +41,6 @@ def rows29(a, b):
     keep = ((c - borrow) >> 63) == 1
     return jnp.stack([jnp.where(keep, limbs[k], diff[k]).astype(u32) for k in range(L9)])
 
-def blocked(f, chunk, L):
-    def g(a, b):
-        n = a.shape[1]
-        k = n // chunk
-        def body(i, out):
-            s = i * chunk
-            r = f(lax.dynamic_slice_in_dim(a, s, chunk, 1), lax.dynamic_slice_in_dim(b, s, chunk, 1))
-            return lax.dynamic_update_slice_in_dim(out, r, s, 1)
-        return lax.fori_loop(0, k, body, jnp.zeros_like(a))
-    return g
 
 n = 2**20
 rng = np.random.default_rng(1)
@@ -59,9 +49,9 @@ ys = [int.from_bytes(rng.bytes(32), "little") % P for _ in range(256)]
 a29 = jnp.asarray(np.tile(to29(xs), (1, n // 256))); b29 = jnp.asarray(np.tile(to29(ys), (1, n // 256)))
 a32 = jnp.asarray(np.tile(ff.to_limbs(xs), (1, n // 256))); b32 = jnp.asarray(np.tile(ff.to_limbs(ys), (1, n // 256)))
 exp29 = [x * y * pow(R29, -1, P) % P for x, y in zip(xs, ys)]
-variants = [("r29_blk2k", blocked(rows29, 2048, 9), a29, b29, lambda o: from29(o) == exp29),
-            ("r29_blk4k", blocked(rows29, 4096, 9), a29, b29, lambda o: from29(o) == exp29),
-            ("lazy32_blk2k", blocked(ff.lazy_rows, 2048, 8), a32, b32, lambda o: True)]
+variants = [("r29_blk2k", ff.blocked(rows29, 2048), a29, b29, lambda o: from29(o) == exp29),
+            ("r29_blk4k", ff.blocked(rows29, 4096), a29, b29, lambda o: from29(o) == exp29),
+            ("lazy32_blk2k", ff.blocked(ff.lazy_rows, 2048), a32, b32, lambda o: True)]
 for rep in range(2):
     for name, f, a, b, check in variants:
         f = jax.jit(f); out = f(a, b).block_until_ready()
