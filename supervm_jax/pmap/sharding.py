@@ -64,6 +64,12 @@ def _sharded_callable(kernel: Callable, mesh: Mesh, in_ndims: tuple[int, ...], o
     return jax.jit(shard_map(kernel, mesh=mesh, in_specs=in_specs, out_specs=out_specs))
 
 
+def shard_along_batch(x: jax.Array, mesh: Mesh) -> jax.Array:
+    """Places x with its last axis split over `mesh` (what `shard_batch` expects; pre-placing
+    inputs that are used many times avoids moving them on every call)."""
+    return jax.device_put(x, jax.sharding.NamedSharding(mesh, _last_axis_spec(x.ndim)))
+
+
 def shard_batch(kernel: Callable, *arrays: jax.Array, mesh: Mesh | None = None) -> jax.Array | tuple:
     """Runs `kernel(*arrays)` with the last axis of every array sharded over `mesh` (default: all devices).
 
@@ -83,6 +89,8 @@ def shard_batch(kernel: Callable, *arrays: jax.Array, mesh: Mesh | None = None) 
         out_ndims = out_shape.ndim if not isinstance(out_shape, Sequence) else tuple(o.ndim for o in out_shape)
         fn = _sharded_callable(kernel, mesh, tuple(a.ndim for a in padded), out_ndims)
         out = fn(*padded)
+    if length == n:  # nothing padded: keep the outputs as they are (sharded, no copy)
+        return tuple(out) if isinstance(out, (tuple, list)) else out
     if isinstance(out, (tuple, list)):
         return tuple(o[..., :n] for o in out)
     return out[..., :n]

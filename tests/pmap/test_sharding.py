@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from supervm_jax.field import BLS12_381_FQ, BN254_FQ
-from supervm_jax.pmap import device_mesh, pad_last_axis, padded_length, shard_batch
+from supervm_jax.pmap import device_mesh, pad_last_axis, padded_length, shard_along_batch, shard_batch
 
 
 def test_tests_see_eight_devices_on_cpu():
@@ -52,3 +52,12 @@ def test_padding_helpers_and_errors():
         shard_batch(BN254_FQ.kernel("mul"), x, BN254_FQ.from_ints([1]))
     with pytest.raises(ValueError, match="at least one"):
         shard_batch(BN254_FQ.kernel("mul"))
+
+
+def test_pre_sharded_inputs_give_the_same_result(mesh):
+    F = BN254_FQ
+    a = F.random(jax.random.key(9), 16)
+    b = F.random(jax.random.key(10), 16)
+    ref = np.asarray(F.mul(a, b))
+    out = shard_batch(F.kernel("mul"), shard_along_batch(a, mesh), shard_along_batch(b, mesh), mesh=mesh)
+    assert np.array_equal(np.asarray(out), ref)
