@@ -34,6 +34,7 @@ from jax.sharding import Mesh, PartitionSpec
 
 from supervm_jax.curve import BN254_G1
 from supervm_jax.curve.weierstrass import ShortWeierstrass
+from supervm_jax.field.limbs import first_not_below
 from supervm_jax.msm.pippenger import combine, window_sums
 from supervm_jax.pmap import BATCH_AXIS, device_mesh, shard_map, x64_scope
 
@@ -69,7 +70,14 @@ def _chunks(c: int, n_windows_total: int, n: int) -> int:
     return chunks
 
 
-def _check_scalars(scalars: Sequence[int], order: int, what: str = "scalar") -> None:
+def _check_scalars(scalars: Sequence[int] | np.ndarray, order: int, what: str = "scalar") -> None:
+    if isinstance(scalars, np.ndarray):
+        if scalars.dtype != np.uint32 or scalars.ndim != 2:
+            raise ValueError(f"{what}s as an array must be (n, L) uint32 little-endian limbs, got {scalars.dtype} {scalars.shape}")
+        bad = first_not_below(scalars, order)
+        if bad is not None:
+            raise ValueError(f"{what} {bad} is not in [0, r)")
+        return
     for i, k in enumerate(scalars):
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
             raise ValueError(f"{what} {i} is {type(k).__name__}, not an int")
@@ -77,13 +85,25 @@ def _check_scalars(scalars: Sequence[int], order: int, what: str = "scalar") -> 
             raise ValueError(f"{what} {i} = {k} is not in [0, r)")
 
 
-def signed_digits(scalars: Sequence[int], c: int, windows: int) -> np.ndarray:
-    """Signed base-2^c digits of ints in [0, 2^(c * windows - 1)): (windows, n) int32 with values in
-    [-2^(c-1), 2^(c-1)] and sum_w d_w 2^(c w) = k (host numpy, vectorized over n)."""
-    n = len(scalars)
+def _as_scalars(scalars) -> Sequence[int] | np.ndarray:
+    """An (n, L) uint32 limb array is kept as is; anything else becomes a list of ints."""
+    return scalars if isinstance(scalars, np.ndarray) and scalars.ndim == 2 else list(scalars)
+
+
+def signed_digits(scalars: Sequence[int] | np.ndarray, c: int, windows: int) -> np.ndarray:
+    """Signed base-2^c digits of scalars in [0, 2^(c * windows - 1)): (windows, n) int32 with values in
+    [-2^(c-1), 2^(c-1)] and sum_w d_w 2^(c w) = k (host numpy, vectorized over n).
+
+    scalars: Python ints, or an (n, L) uint32 array of little-endian limbs (standard form)."""
     n_limbs = -(-(c * windows) // 32) + 2
-    raw = b"".join(int(k).to_bytes(4 * n_limbs, "little") for k in scalars)
-    limbs = np.frombuffer(raw, "<u4").reshape(n, n_limbs).astype(np.uint64)
+    if isinstance(scalars, np.ndarray):
+        n = scalars.shape[0]
+        limbs = np.zeros((n, max(n_limbs, scalars.shape[1])), np.uint64)
+        limbs[:, : scalars.shape[1]] = scalars
+    else:
+        n = len(scalars)
+        raw = b"".join(int(k).to_bytes(4 * n_limbs, "little") for k in scalars)
+        limbs = np.frombuffer(raw, "<u4").reshape(n, n_limbs).astype(np.uint64)
     mask, half = np.uint64((1 << c) - 1), np.int64(1 << (c - 1))
     out = np.empty((windows, n), np.int64)
     carry = np.zeros(n, np.int64)
@@ -162,7 +182,7 @@ def msm(points: Any, scalars: Sequence[int], curve: ShortWeierstrass = BN254_G1,
     """
     P = _points_array(curve, points, f"{curve.name} msm")
     n = P.shape[-1]
-    scalars = list(scalars)
+    scalars = _as_scalars(scalars)
     if len(scalars) != n:
         raise ValueError(f"{curve.name} msm: {n} points but {len(scalars)} scalars")
     _check_scalars(scalars, curve.order)
@@ -180,7 +200,7 @@ def msm_batch(points: Sequence[Any], scalars: Sequence[Sequence[int]], curve: Sh
 
     points: B sequences of n affine points (or a (3, *elem_shape, B, n) device array); scalars: B
     sequences of n ints in [0, r). Validation as in `msm` (messages name instance and index)."""
-    scalars = [list(s) for s in scalars]
+    scalars = [_as_scalars(s) for s in scalars]
     B = len(scalars)
     if isinstance(points, (jax.Array, np.ndarray)):
         P = jnp.asarray(points)
@@ -213,7 +233,8 @@ def msm_batch(points: Sequence[Any], scalars: Sequence[Sequence[int]], curve: Sh
 class FixedBaseMSM:
     """MSM over bases that are reused (a Groth16 proving key): the bases are validated once and
     2^(c w) P_i precomputed for every window w, so each call is one bucket pass over W n points with
-    no window doublings (all windows share one set of buckets).
+    no window doublings (all windows share one set of buckets). Bases at infinity are dropped at
+    construction (a proving key has many), so they cost nothing per call.
 
         fb = FixedBaseMSM(BN254_G1, bases)      # validates, precomputes (W n points on device)
         fb(scalars)                             # == msm(bases, scalars)
@@ -224,22 +245,30 @@ class FixedBaseMSM:
         self.mesh = mesh or device_mesh()
         P = _points_array(curve, points, f"{curve.name} FixedBaseMSM")
         self.n = P.shape[-1]
-        self.window = window or window_bits(_bucket(-(-self.n // self.mesh.size)), curve.scalar_bits)
+        finite = ~curve.is_identity(P) if self.n else np.zeros(0, bool)
+        self.kept = None if finite.all() else np.flatnonzero(finite)  # indices of the finite bases
+        if self.kept is not None:
+            P = P[..., self.kept]
+        self.n_finite = P.shape[-1]
+        self.window = window or window_bits(_bucket(-(-max(self.n_finite, 1) // self.mesh.size)), curve.scalar_bits)
         self.n_windows = n_windows(self.window, curve.scalar_bits)
-        if self.n:
+        if self.n_finite:
             with x64_scope():
                 self.table = _precompute(curve, self.window, self.n_windows)(P)  # (3, *E, W * n), window-major
         else:
             self.table = P
 
-    def __call__(self, scalars: Sequence[int]) -> tuple | None:
-        """sum_i scalars[i] P_i; scalars ints in [0, r) (ValueError naming the index)."""
-        scalars = list(scalars)
+    def __call__(self, scalars: Sequence[int] | np.ndarray) -> tuple | None:
+        """sum_i scalars[i] P_i. scalars: n ints in [0, r), or an (n, L) uint32 array of little-endian
+        standard-form limbs (ValueError naming the first scalar out of range)."""
+        scalars = _as_scalars(scalars)
         if len(scalars) != self.n:
             raise ValueError(f"{self.curve.name} FixedBaseMSM: {self.n} bases but {len(scalars)} scalars")
         _check_scalars(scalars, self.curve.order)
-        if self.n == 0:
+        if self.n_finite == 0:
             return None
+        if self.kept is not None:
+            scalars = scalars[self.kept] if isinstance(scalars, np.ndarray) else [scalars[i] for i in self.kept]
         digits = signed_digits(scalars, self.window, self.n_windows).reshape(1, 1, -1)
         # one window of c bits over W*n points: combine's Horner loop degenerates to the device sum
         return _run(self.curve, self.table[..., None, :], digits, self.window, self.mesh)[0]

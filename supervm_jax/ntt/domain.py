@@ -1,8 +1,10 @@
 """Evaluation domains: roots of unity and power tables for the NTT fields.
 
 A domain of size n = 2^k over a scalar field with 2-adicity s (n <= 2^s) uses the primitive n-th
-root omega_n = g^((r-1)/n), g the field's multiplicative generator; this is the same choice as
-arkworks and snarkjs/ffjavascript (BN254: g = 5, s = 28; BLS12-381: g = 7, s = 32).
+root omega_n = g^((r-1)/n), g the field's multiplicative generator, as arkworks chooses (BN254:
+g = 5, s = 28; BLS12-381: g = 7, s = 32). snarkjs/ffjavascript use the smallest non-residue instead,
+which is 5 on both fields: the same roots on BN254, different ones on BLS12-381 (pass `root=` to the
+transforms; `groth16.curves` computes snarkjs's).
 
 Power tables (base^0 .. base^(count-1)) are built on device from two host tables of ~sqrt(count)
 entries (base^lo and base^(hi * 2^h)): one Montgomery multiply per entry. Tables are cached per

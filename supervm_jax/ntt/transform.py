@@ -8,6 +8,9 @@ the field's 2-adicity.
     intt(F, X)                 inverse, including the 1/n factor
     coset_ntt(F, x, shift)     evaluations at shift * w^k (default shift: the multiplicative generator)
     coset_intt(F, X, shift)    inverse of coset_ntt
+
+Every function takes an optional keyword `root`: another primitive n-th root of unity to use as w
+(snarkjs's domains on BLS12-381 use 5^((r-1)/n), not the generator 7's).
 """
 
 from __future__ import annotations
@@ -66,9 +69,20 @@ def check_input(field: PrimeField, x: jax.Array) -> int:
     return n
 
 
-def _transform(field: PrimeField, x: jax.Array, inverse: bool, pre_base: int | None, post_base: int | None):
+def _root(field: PrimeField, n: int, root: int | None) -> int:
+    """The transform's primitive n-th root: `root` if given (checked), else `domain.root_of_unity`."""
+    if root is None:
+        return domain.root_of_unity(field, n)
+    p = field.modulus
+    if not (isinstance(root, int) and 0 < root < p and pow(root, n, p) == 1 and (n == 1 or pow(root, n // 2, p) != 1)):
+        raise ValueError(f"root {root!r} is not a primitive {n}-th root of unity in {field.name}")
+    return root
+
+
+def _transform(field: PrimeField, x: jax.Array, inverse: bool, pre_base: int | None, post_base: int | None,
+               root: int | None = None):
     n = check_input(field, x)
-    omega = domain.root_of_unity(field, n)
+    omega = _root(field, n, root)
     if inverse:
         omega = pow(omega, -1, field.modulus)
     if n >= 2**four_step.FOUR_STEP_MIN_LOG:
@@ -83,14 +97,15 @@ def _transform(field: PrimeField, x: jax.Array, inverse: bool, pre_base: int | N
         return fn(x, plan, n_inv, pre, post)
 
 
-def ntt(field: PrimeField, x: jax.Array) -> jax.Array:
-    """Forward NTT along the last axis: X[k] = sum_j x[j] w^(jk)."""
-    return _transform(field, x, False, None, None)
+def ntt(field: PrimeField, x: jax.Array, *, root: int | None = None) -> jax.Array:
+    """Forward NTT along the last axis: X[k] = sum_j x[j] w^(jk) (w = `root` if given: another
+    primitive n-th root, e.g. snarkjs's on BLS12-381)."""
+    return _transform(field, x, False, None, None, root)
 
 
-def intt(field: PrimeField, x: jax.Array) -> jax.Array:
+def intt(field: PrimeField, x: jax.Array, *, root: int | None = None) -> jax.Array:
     """Inverse NTT along the last axis: x[j] = n^-1 sum_k X[k] w^(-jk)."""
-    return _transform(field, x, True, None, None)
+    return _transform(field, x, True, None, None, root)
 
 
 def _shift(field: PrimeField, shift: int | None) -> int:
@@ -100,12 +115,12 @@ def _shift(field: PrimeField, shift: int | None) -> int:
     return shift
 
 
-def coset_ntt(field: PrimeField, x: jax.Array, shift: int | None = None) -> jax.Array:
+def coset_ntt(field: PrimeField, x: jax.Array, shift: int | None = None, *, root: int | None = None) -> jax.Array:
     """Evaluations of the polynomial with coefficients x at shift * w^k, k = 0..n-1."""
-    return _transform(field, x, False, _shift(field, shift), None)
+    return _transform(field, x, False, _shift(field, shift), None, root)
 
 
-def coset_intt(field: PrimeField, x: jax.Array, shift: int | None = None) -> jax.Array:
+def coset_intt(field: PrimeField, x: jax.Array, shift: int | None = None, *, root: int | None = None) -> jax.Array:
     """Coefficients from evaluations at shift * w^k (inverse of `coset_ntt`)."""
     shift = _shift(field, shift)
-    return _transform(field, x, True, None, pow(shift, -1, field.modulus))
+    return _transform(field, x, True, None, pow(shift, -1, field.modulus), root)
