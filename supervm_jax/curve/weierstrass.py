@@ -411,3 +411,128 @@ class ShortWeierstrass:
         if self.coords.degree == 1:
             return (int(x.n), int(y.n))
         return (tuple(int(c) for c in x.coeffs), tuple(int(c) for c in y.coeffs))
+
+    # -- fixed-base multiples of the generator (byte-window comb) -----------------------------------
+
+    GENERATOR_CHUNK = 1 << 15  # points per device call of `generator_mul` (bounded memory, one compile)
+
+    @functools.cached_property
+    def generator_table(self) -> jax.Array:
+        """(3, *elem_shape, W * 256) device table of b 2^(8 w) G for window w < W = ceil(bits / 8),
+        byte b < 256, entry w * 256 + b (b = 0 is the identity). Built once per curve on device."""
+        with _x64_scope():
+            G = jnp.asarray(self.affine_limbs([self.generator]))
+            return _generator_table_kernel(self)(G)
+
+    def generator_mul(self, scalars: Sequence[int] | np.ndarray, *, mesh=None, affine: bool = False) -> jax.Array:
+        """k_i G for many scalars: a fixed-base comb over byte windows (`generator_table`), summed by
+        one `lax.fori_loop` with a single complete-addition call site (W = 32 additions per point),
+        sharded over `mesh` (default: all devices) in chunks of GENERATOR_CHUNK points.
+
+        scalars: ints in [0, r), or an (n, L) uint32 array of little-endian standard-form limbs
+        (values < r). Returns (3, *elem_shape, n) projective points, or with affine=True the affine
+        coordinates (2, *elem_shape, n) in Montgomery form, (0, 0) for the identity (k = 0),
+        normalized on device by one batch inversion per chunk."""
+        digits = _scalar_bytes(self, scalars)  # (W, n) int32
+        n = digits.shape[1]
+        out_rows = 2 if affine else 3
+        if n == 0:
+            return jnp.zeros((out_rows,) + tuple(self.coords.elem_shape) + (0,), jnp.uint32)
+        from supervm_jax.pmap.sharding import device_mesh, padded_length
+
+        mesh = mesh or device_mesh()
+        chunk = padded_length(min(_bucket(n), self.GENERATOR_CHUNK), mesh.size)
+        total = -(-n // chunk) * chunk
+        if total > n:  # pad with the scalar 1 (never the identity: keeps the batch inversion clean)
+            pad = np.zeros((digits.shape[0], total - n), np.int32)
+            pad[0] = 1
+            digits = np.concatenate([digits, pad], axis=1)
+        table = self.generator_table
+        fn = _generator_comb_program(self, mesh, affine)
+        parts = []
+        with _x64_scope():
+            for start in range(0, total, chunk):
+                parts.append(fn(table, jnp.asarray(digits[:, start : start + chunk])))
+        out = parts[0] if len(parts) == 1 else jnp.concatenate(parts, axis=-1)
+        return out[..., :n]
+
+
+def _x64_scope():
+    from supervm_jax.pmap.compat import x64_scope
+
+    return x64_scope()
+
+
+def _scalar_bytes(curve: ShortWeierstrass, scalars) -> np.ndarray:
+    """Scalars (ints or (n, L) uint32 limbs, each in [0, r)) -> (W, n) int32 little-endian bytes."""
+    W = -(-curve.scalar_bits // 8)
+    if isinstance(scalars, np.ndarray) and scalars.ndim == 2:
+        from supervm_jax.field.limbs import first_not_below
+
+        limbs = np.ascontiguousarray(scalars, "<u4")
+        bad = first_not_below(limbs, curve.order)
+        if bad is not None:
+            raise ValueError(f"{curve.name}.generator_mul: scalar {bad} is not in [0, r)")
+        raw = limbs.view(np.uint8).reshape(limbs.shape[0], -1)
+        if raw.shape[1] < W:
+            raw = np.pad(raw, [(0, 0), (0, W - raw.shape[1])])
+        return np.ascontiguousarray(raw[:, :W].T).astype(np.int32)
+    ks = list(scalars)
+    for i, k in enumerate(ks):
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 0 <= k < curve.order:
+            raise ValueError(f"{curve.name}.generator_mul: scalar {i} = {k!r} is not an int in [0, r)")
+    raw = b"".join(int(k).to_bytes(W, "little") for k in ks)
+    return np.ascontiguousarray(np.frombuffer(raw, np.uint8).reshape(len(ks), W).T).astype(np.int32)
+
+
+@functools.lru_cache(maxsize=None)
+def _generator_table_kernel(curve: ShortWeierstrass):
+    """jit: G (3, *E, 1) -> (3, *E, W * 256) with entry w * 256 + b = b 2^(8 w) G."""
+    W = -(-curve.scalar_bits // 8)
+
+    def run(G):
+        def window(carry, _):
+            nxt = lax.fori_loop(0, 8, lambda _, x: double(curve, x), carry)
+            return nxt, carry[..., 0]
+
+        _, bases = lax.scan(window, G, None, length=W)  # (W, 3, *E)
+        bases = jnp.moveaxis(bases, 0, -1)  # (3, *E, W)
+
+        def multiple(acc, _):
+            return add(curve, acc, bases), acc
+
+        _, rows = lax.scan(multiple, identity(curve, (W,)), None, length=256)  # (256, 3, *E, W): b * base_w
+        return jnp.moveaxis(rows, 0, -1).reshape(bases.shape[:-1] + (W * 256,))
+
+    return jax.jit(run)
+
+
+def _generator_comb(curve: ShortWeierstrass, affine: bool, table: jax.Array, digits: jax.Array) -> jax.Array:
+    """Kernel: sum_w table[w * 256 + digits[w]] for digits (W, n) -> (3, *E, n) (or affine (2, *E, n))."""
+    W = digits.shape[0]
+
+    def step(w, acc):
+        return add(curve, acc, jnp.take(table, w * 256 + digits[w], axis=-1))
+
+    acc = lax.fori_loop(1, W, step, jnp.take(table, digits[0], axis=-1))
+    if not affine:
+        return acc
+    F = curve.coords
+    zinv = F.batch_inv(acc[2])
+    x, y = F.mul_many([(acc[0], zinv), (acc[1], zinv)])
+    return jnp.stack([x, y])  # the identity (Z = 0) gives zinv = 0, so (0, 0)
+
+
+@functools.lru_cache(maxsize=64)
+def _generator_comb_program(curve: ShortWeierstrass, mesh, affine: bool):
+    from jax.sharding import PartitionSpec
+
+    from supervm_jax.pmap.compat import shard_map
+    from supervm_jax.pmap.sharding import BATCH_AXIS
+
+    E = len(curve.coords.elem_shape)
+    kernel = functools.partial(_generator_comb, curve, affine)
+    table_spec = PartitionSpec(*([None] * (2 + E)))
+    out_spec = PartitionSpec(*([None] * (1 + E) + [BATCH_AXIS]))
+    return jax.jit(shard_map(kernel, mesh=mesh, in_specs=(table_spec, PartitionSpec(None, BATCH_AXIS)),
+                             out_specs=out_spec))
