@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# snarkjs 0.7.6 (+ circom2, circomlib) for the Groth16 cross-checks; tests skip them without npm.
+NODE_PKG := tools/groth16_fixtures
+NODE_STAMP := $(NODE_PKG)/node_modules/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install node clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,11 +17,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(NODE_STAMP): $(NODE_PKG)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(NODE_PKG) --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the snarkjs cross-check tests will be skipped"; fi
+
+node: $(NODE_STAMP)
+
 demo: $(STAMP)
 	$(PY) -m supervm_jax.jobs.field_ntt
 
-test: $(STAMP)
+test: $(STAMP) node
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(NODE_PKG)/node_modules
