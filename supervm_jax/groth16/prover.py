@@ -30,6 +30,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
@@ -45,7 +46,12 @@ from supervm_jax.groth16.r1cs import R1CS, read_r1cs
 from supervm_jax.groth16.wtns import Witness, load_witness
 from supervm_jax.groth16.zkey import ZKey, load_zkey
 from supervm_jax.msm import FixedBaseMSM
+from supervm_jax.msm.api import fixed_base_window, n_windows
 from supervm_jax.pmap.compat import x64_scope
+
+
+# G1 tables up to this many entries per device share one padded size (see `_load_bases`).
+SHARED_PROGRAM_ROWS = 1 << 16
 
 
 class UnsatisfiedWitnessError(ValueError):
@@ -89,20 +95,38 @@ class Groth16Prover:
         self._col = jnp.asarray(key.coef_col.astype(np.int32))
         self._row = jnp.asarray((key.coef_row + key.coef_matrix * key.domain_size).astype(np.int32))
         self._matvec = qap.matvec_kernel(spec, 2 * key.domain_size)
-        self._msm = {}
-        for sid, name, group in ((5, "a", self.curve.g1), (6, "b1", self.curve.g1), (7, "b2", self.curve.g2),
-                                 (8, "c", self.curve.g1), (9, "h", self.curve.g1)):
-            points = jnp.asarray(projective_limbs(group, getattr(key, name)))
-            if points.shape[-1]:
-                ok = group.is_on_curve(points)
+        self._msm = self._load_bases(mesh)
+        if self.r1cs is not None:
+            self._r1cs_device = [(qap.coefficient_encoding(spec, m.value), jnp.asarray(m.col.astype(np.int32)),
+                                  jnp.asarray(m.row.astype(np.int32))) for m in (self.r1cs.a, self.r1cs.b, self.r1cs.c)]
+
+    def _load_bases(self, mesh: Mesh | None) -> dict[str, FixedBaseMSM]:
+        """Validates the five base sets on device and builds their fixed-base MSM tables.
+
+        The four G1 sets use one window size; when their tables are small (compile time dominates:
+        at most SHARED_PROGRAM_ROWS entries per device) they are also padded to one size so a
+        single compiled MSM program serves all four."""
+        key = self.zkey
+        sets = ((5, "a", self.curve.g1), (6, "b1", self.curve.g1), (7, "b2", self.curve.g2),
+                (8, "c", self.curve.g1), (9, "h", self.curve.g1))
+        devices = mesh.size if mesh is not None else jax.device_count()
+        points = {}
+        for sid, name, group in sets:
+            points[name] = jnp.asarray(projective_limbs(group, getattr(key, name)))
+            if points[name].shape[-1]:
+                ok = group.is_on_curve(points[name])
                 if not ok.all():
                     i = int(np.argmin(ok))
                     raise SnarkjsFileError(f"{key.name}: section {sid}, byte {key.point_offset(sid, i)}: "
                                            f"{name.upper()} point {i} is not on {group.name}")
-            self._msm[name] = FixedBaseMSM(group, points, mesh=mesh)
-        if self.r1cs is not None:
-            self._r1cs_device = [(qap.coefficient_encoding(spec, m.value), jnp.asarray(m.col.astype(np.int32)),
-                                  jnp.asarray(m.row.astype(np.int32))) for m in (self.r1cs.a, self.r1cs.b, self.r1cs.c)]
+        g1 = self.curve.g1
+        largest = max(-(-points[k].shape[-1] // devices) for k in ("a", "b1", "c", "h"))
+        window = fixed_base_window(largest, g1.scalar_bits)
+        rows = n_windows(window, g1.scalar_bits) * largest
+        min_rows = rows if rows <= SHARED_PROGRAM_ROWS else 0
+        return {name: FixedBaseMSM(group, points[name], mesh=mesh, **({} if group is not g1 else
+                                   {"window": window, "min_rows": min_rows}))
+                for _, name, group in sets}
 
     def _check_r1cs_matches(self) -> None:
         key, cs = self.zkey, self.r1cs

@@ -30,7 +30,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, PartitionSpec
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from supervm_jax.curve import BN254_G1
 from supervm_jax.curve.weierstrass import ShortWeierstrass
@@ -52,6 +52,19 @@ def window_bits(n: int, scalar_bits: int) -> int:
         if best is None or cost < best[0]:
             best = (cost, c)
     return best[1]
+
+
+def fixed_base_window(n: int, scalar_bits: int) -> int:
+    """The window c minimizing the additions of a fixed-base MSM of n points per device: with the
+    2^(c w) P_i tables all W(c) windows share one set of buckets, so the cost is W(c) n + 2^c."""
+    return min(range(2, MAX_WINDOW + 1), key=lambda c: (n_windows(c, scalar_bits) * n + (1 << c), c))
+
+
+def _fine_bucket(n: int) -> int:
+    """n rounded up to a multiple of 2^(bit_length(n) - 4) (at least 8): at most 1/8 padding waste,
+    and still few distinct sizes (so few compiled programs)."""
+    step = 1 << max(n.bit_length() - 4, 3)
+    return -(-n // step) * step
 
 
 def n_windows(c: int, scalar_bits: int) -> int:
@@ -151,23 +164,35 @@ def _points_array(curve: ShortWeierstrass, points: Any, what: str) -> jax.Array:
     return curve.from_affine(list(points))
 
 
-def _run(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, c: int, mesh: Mesh | None,
-         chunks: int | None = None) -> list:
-    """points (3, *E, B, n), digits (B, W, n) -> list of B affine results."""
-    mesh = mesh or device_mesh()
-    D = mesh.size
-    B, W, n = digits.shape
-    share = _bucket(-(-n // D))
-    total = share * D
+def _pad_identity(curve: ShortWeierstrass, points: jax.Array, total: int) -> jax.Array:
+    """points (3, *E, B, n) -> (3, *E, B, total), the new entries the identity (0 : 1 : 0)."""
+    n = points.shape[-1]
+    if n == total:
+        return points
     pts = jnp.pad(points, [(0, 0)] * (points.ndim - 1) + [(0, total - n)])
     ident_y = jnp.asarray(curve.coords.constant(1)).reshape(curve.coords.elem_shape + (1, 1))
-    # padding points are the identity (0 : 1 : 0) (zero digits would ignore them anyway)
-    pts = pts.at[1, ..., n:].set(jnp.broadcast_to(ident_y, pts[1, ..., n:].shape))
+    return pts.at[1, ..., n:].set(jnp.broadcast_to(ident_y, pts[1, ..., n:].shape))
+
+
+def _run(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, c: int, mesh: Mesh | None,
+         chunks: int | None = None) -> list:
+    """points (3, *E, B, n), digits (B, W, n) -> list of B affine results (pads both per call)."""
+    mesh = mesh or device_mesh()
+    share = _bucket(-(-digits.shape[-1] // mesh.size))
+    pts = _pad_identity(curve, points, share * mesh.size)
+    return _run_padded(curve, pts, digits, c, mesh, chunks)
+
+
+def _run_padded(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, c: int, mesh: Mesh,
+                chunks: int | None = None) -> list:
+    """points (3, *E, B, D * share) already padded with identities; digits (B, W, n <= D * share)."""
+    B, W, n = digits.shape
+    total = points.shape[-1]
     dig = np.zeros((B, W, total), np.int32)
     dig[..., :n] = digits
-    chunks = chunks or _chunks(c, B * W, share)
+    chunks = chunks or _chunks(c, B * W, total // mesh.size)
     with x64_scope():
-        out = _program(curve, mesh, c, chunks)(pts, jnp.asarray(dig))
+        out = _program(curve, mesh, c, chunks)(points, jnp.asarray(dig))
     return curve.to_affine(out)
 
 
@@ -240,7 +265,10 @@ class FixedBaseMSM:
         fb(scalars)                             # == msm(bases, scalars)
     """
 
-    def __init__(self, curve: ShortWeierstrass, points: Any, *, window: int | None = None, mesh: Mesh | None = None):
+    def __init__(self, curve: ShortWeierstrass, points: Any, *, window: int | None = None, mesh: Mesh | None = None,
+                 min_rows: int = 0):
+        """window: bits per digit (default `fixed_base_window`). min_rows: pad the table to at least
+        this many entries per device, so several tables can share one compiled program."""
         self.curve = curve
         self.mesh = mesh or device_mesh()
         P = _points_array(curve, points, f"{curve.name} FixedBaseMSM")
@@ -250,13 +278,18 @@ class FixedBaseMSM:
         if self.kept is not None:
             P = P[..., self.kept]
         self.n_finite = P.shape[-1]
-        self.window = window or window_bits(_bucket(-(-max(self.n_finite, 1) // self.mesh.size)), curve.scalar_bits)
+        D = self.mesh.size
+        self.window = window or fixed_base_window(-(-self.n_finite // D), curve.scalar_bits)
         self.n_windows = n_windows(self.window, curve.scalar_bits)
+        self.table = None
         if self.n_finite:
+            rows = self.n_windows * self.n_finite
+            total = _fine_bucket(max(-(-rows // D), min_rows)) * D
             with x64_scope():
-                self.table = _precompute(curve, self.window, self.n_windows)(P)  # (3, *E, W * n), window-major
-        else:
-            self.table = P
+                table = _precompute(curve, self.window, self.n_windows)(P)  # (3, *E, W * n), window-major
+            spec = PartitionSpec(*([None] * (len(curve.point_shape) + 1) + [BATCH_AXIS]))
+            # padded once, placed once: each call moves only its digits
+            self.table = jax.device_put(_pad_identity(curve, table[..., None, :], total), NamedSharding(self.mesh, spec))
 
     def __call__(self, scalars: Sequence[int] | np.ndarray) -> tuple | None:
         """sum_i scalars[i] P_i. scalars: n ints in [0, r), or an (n, L) uint32 array of little-endian
@@ -271,7 +304,7 @@ class FixedBaseMSM:
             scalars = scalars[self.kept] if isinstance(scalars, np.ndarray) else [scalars[i] for i in self.kept]
         digits = signed_digits(scalars, self.window, self.n_windows).reshape(1, 1, -1)
         # one window of c bits over W*n points: combine's Horner loop degenerates to the device sum
-        return _run(self.curve, self.table[..., None, :], digits, self.window, self.mesh)[0]
+        return _run_padded(self.curve, self.table, digits, self.window, self.mesh)[0]
 
 
 @functools.lru_cache(maxsize=16)
