@@ -256,21 +256,29 @@ def msm_batch(points: Sequence[Any], scalars: Sequence[Sequence[int]], curve: Sh
 
 
 class FixedBaseMSM:
-    """MSM over bases that are reused (a Groth16 proving key): the bases are validated once and
-    2^(c w) P_i precomputed for every window w, so each call is one bucket pass over W n points with
-    no window doublings (all windows share one set of buckets). Bases at infinity are dropped at
-    construction (a proving key has many), so they cost nothing per call.
+    """MSM over bases that are reused (a Groth16 proving key), kept on device between calls.
+
+    The bases are validated once, bases at infinity are dropped (a proving key has many), and the
+    rest are padded and placed on the mesh once, so each call moves only its digits.
+
+    precompute=True (default) also builds the window tables 2^(c w) P_i: each call is then one
+    bucket pass over W n points with no per-window bucket overhead and no doublings (all windows
+    share one set of buckets; about W n + 2^c additions against W (n + 2^c) without tables), at the
+    price of W times the memory and about c W doublings per base up front (minutes for 2^17 bases
+    on a 2-core CPU). precompute=False keeps only the bases: use it when few calls follow.
 
         fb = FixedBaseMSM(BN254_G1, bases)      # validates, precomputes (W n points on device)
         fb(scalars)                             # == msm(bases, scalars)
     """
 
     def __init__(self, curve: ShortWeierstrass, points: Any, *, window: int | None = None, mesh: Mesh | None = None,
-                 min_rows: int = 0):
-        """window: bits per digit (default `fixed_base_window`). min_rows: pad the table to at least
-        this many entries per device, so several tables can share one compiled program."""
+                 min_rows: int = 0, precompute: bool = True):
+        """window: bits per digit (default `fixed_base_window` / `window_bits`). min_rows: pad the
+        device table to at least this many entries per device, so several tables can share one
+        compiled program."""
         self.curve = curve
         self.mesh = mesh or device_mesh()
+        self.precompute = precompute
         P = _points_array(curve, points, f"{curve.name} FixedBaseMSM")
         self.n = P.shape[-1]
         finite = ~curve.is_identity(P) if self.n else np.zeros(0, bool)
@@ -279,17 +287,19 @@ class FixedBaseMSM:
             P = P[..., self.kept]
         self.n_finite = P.shape[-1]
         D = self.mesh.size
-        self.window = window or fixed_base_window(-(-self.n_finite // D), curve.scalar_bits)
+        share = -(-self.n_finite // D)
+        choose = fixed_base_window if precompute else window_bits
+        self.window = window or choose(share, curve.scalar_bits)
         self.n_windows = n_windows(self.window, curve.scalar_bits)
         self.table = None
         if self.n_finite:
-            rows = self.n_windows * self.n_finite
+            rows = self.n_windows * self.n_finite if precompute else self.n_finite
             total = _fine_bucket(max(-(-rows // D), min_rows)) * D
-            with x64_scope():
-                table = _precompute(curve, self.window, self.n_windows)(P)  # (3, *E, W * n), window-major
+            if precompute:
+                with x64_scope():
+                    P = _precompute(curve, self.window, self.n_windows)(P)  # (3, *E, W * n), window-major
             spec = PartitionSpec(*([None] * (len(curve.point_shape) + 1) + [BATCH_AXIS]))
-            # padded once, placed once: each call moves only its digits
-            self.table = jax.device_put(_pad_identity(curve, table[..., None, :], total), NamedSharding(self.mesh, spec))
+            self.table = jax.device_put(_pad_identity(curve, P[..., None, :], total), NamedSharding(self.mesh, spec))
 
     def __call__(self, scalars: Sequence[int] | np.ndarray) -> tuple | None:
         """sum_i scalars[i] P_i. scalars: n ints in [0, r), or an (n, L) uint32 array of little-endian
@@ -302,8 +312,10 @@ class FixedBaseMSM:
             return None
         if self.kept is not None:
             scalars = scalars[self.kept] if isinstance(scalars, np.ndarray) else [scalars[i] for i in self.kept]
-        digits = signed_digits(scalars, self.window, self.n_windows).reshape(1, 1, -1)
-        # one window of c bits over W*n points: combine's Horner loop degenerates to the device sum
+        digits = signed_digits(scalars, self.window, self.n_windows)  # (W, n)
+        # with tables: one window of c bits over W*n points (combine's Horner loop degenerates to the
+        # device sum); without: W windows over the n bases
+        digits = digits.reshape(1, 1, -1) if self.precompute else digits[None]
         return _run_padded(self.curve, self.table, digits, self.window, self.mesh)[0]
 
 
