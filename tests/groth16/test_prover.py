@@ -51,7 +51,7 @@ def test_batch_equals_single_proofs(prover):
 
 
 def test_one_device_equals_all_devices(prover):
-    one = Groth16Prover(prover.zkey, mesh=device_mesh(1))
+    one = Groth16Prover(prover.zkey, mesh=device_mesh(1), precompute=False)  # both modes, both meshes
     w = fixture(CIRCUIT, "witness_1.wtns")
     assert one.prove(w, blinding=(5, 6)) == prover.prove(w, blinding=(5, 6))
 
@@ -62,7 +62,7 @@ def test_unsatisfying_witness_is_rejected_with_the_constraint(prover):
     with pytest.raises(UnsatisfiedWitnessError, match=r"does not satisfy constraint 0 of .*circuit\.r1cs"):
         prover.prove(values)
     # Without the r1cs (as in snarkjs) a proof comes out, and it does not verify.
-    plain = Groth16Prover(prover.zkey)
+    plain = Groth16Prover(prover.zkey, precompute=False)
     proof, public = plain.prove(values)
     assert not verify(VK, proof, public)
 
