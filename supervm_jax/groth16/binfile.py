@@ -85,6 +85,14 @@ class SectionReader:
     def integer(self, n_bytes: int, what: str) -> int:
         return int.from_bytes(self._take(n_bytes, what), "little")
 
+    def field_prime(self) -> tuple[int, int]:
+        """(n8, prime): a u32 element size in bytes (a positive multiple of 8), then the prime."""
+        start = self.offset
+        n8 = self.u32("n8")
+        if n8 == 0 or n8 % 8:
+            raise self.file.error(self.section.id, start, f"field element size n8 = {n8} is not a positive multiple of 8")
+        return n8, self.integer(n8, "prime")
+
     def array(self, dtype: str | np.dtype, count: int, what: str) -> np.ndarray:
         """`count` items of a numpy dtype (a read-only view of the file's bytes)."""
         dt = np.dtype(dtype)

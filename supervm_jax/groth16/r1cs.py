@@ -61,10 +61,7 @@ def read_r1cs(source: str | os.PathLike | bytes, name: str | None = None) -> R1C
     any truncation, wire index out of range or non-canonical coefficient."""
     f = read_binfile(source, b"r1cs", 1, name)
     head = f.reader(1, "header")
-    n8 = head.u32("n8")
-    if n8 == 0 or n8 % 8:
-        raise f.error(1, head.section.offset, f"field element size n8 = {n8} is not a positive multiple of 8")
-    prime = head.integer(n8, "prime")
+    n8, prime = head.field_prime()
     n_wires, n_pub_out, n_pub_in, n_prv_in = (head.u32(w) for w in ("nWires", "nPubOut", "nPubIn", "nPrvIn"))
     n_labels = head.u64("nLabels")
     n_constraints = head.u32("nConstraints")

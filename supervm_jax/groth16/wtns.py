@@ -51,10 +51,7 @@ def read_wtns(source: str | os.PathLike | bytes, name: str | None = None) -> Wit
     a malformed header, a count that does not match the data, or a value >= r."""
     f = read_binfile(source, b"wtns", 2, name)
     head = f.reader(1, "header")
-    n8 = head.u32("n8")
-    if n8 == 0 or n8 % 8:
-        raise f.error(1, head.section.offset, f"field element size n8 = {n8} is not a positive multiple of 8")
-    prime = head.integer(n8, "prime")
+    n8, prime = head.field_prime()
     count = head.u32("witness count")
     head.expect_end()
     data = f.section(2, "witness values")

@@ -23,5 +23,6 @@ stage bench_ntt 90 $PY -m supervm_jax.bench ntt --n=2**20,2**22 --repeats=5
 stage bench_msm 90 $PY -m supervm_jax.bench msm --n=2**16,2**20 --repeats=3
 stage bench_hash 60 $PY -m supervm_jax.bench hash --n=2**20,2**24 --repeats=3
 stage bench_merkle 60 $PY -m supervm_jax.bench merkle --n=2**20,2**24 --repeats=3
+stage tests_groth16 120 $PY -m pytest -q -x -p no:cacheprovider tests/groth16/test_prover.py tests/groth16/test_files.py
 echo "--- summary"; cat "$OUT/summary.txt"
 for f in "$OUT"/bench_*.txt; do tail -n 4 "$f" | cut -c1-220; done
