@@ -8,7 +8,11 @@
 "use strict";
 const fs = require("fs");
 
-const ORDER = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+// scalar order r -> snarkjs curve name
+const CURVES = new Map([
+    [21888242871839275222246405745257275088548364400416034343698204186575808495617n, "bn128"],
+    [0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001n, "bls12381"],
+]);
 
 function readLE(buf, off, n) {
     let v = 0n;
@@ -93,7 +97,11 @@ function main() {
     if (!outJson) throw new Error("usage: info.js R1CS ZKEY R1CS_INFO_LOG OUT_JSON");
     const r1 = parseR1cs(r1csFile);
     const zk = parseZkey(zkeyFile);
-    if (r1.prime !== ORDER || zk.r !== ORDER) throw new Error("not a BN254 circuit");
+    const ORDER = zk.r;
+    const curveName = CURVES.get(ORDER);
+    if (curveName === undefined) throw new Error("unsupported curve (zkey r)");
+    if (r1.prime !== ORDER) throw new Error("r1cs prime != zkey r");
+    if (zk.n8r !== 32) throw new Error("expected 32-byte scalars");
     const nPublic = r1.nPubOut + r1.nPubIn;
     if (zk.nVars !== r1.nWires) throw new Error("zkey nVars != r1cs nWires");
     if (zk.nPublic !== nPublic) throw new Error("zkey nPublic != r1cs nPubOut+nPubIn");
@@ -133,7 +141,7 @@ function main() {
         throw new Error("zkey section 4 does not match r1cs A/B with value*R^2 mod r");
 
     const info = {
-        curve: "bn128",
+        curve: curveName,
         nConstraints: r1.nConstraints,
         nVars: r1.nWires,
         nPublic,

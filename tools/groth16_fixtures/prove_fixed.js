@@ -9,10 +9,11 @@
 //     const s = curve.Fr.random();
 // and uses them as  A += r*delta1,  B += s*delta2,
 //                   C += s*A + r*B1 - r*s*delta1.
-// The curve object comes from ffjavascript's buildBn128(), which caches one
-// instance in globalThis.curve_bn128 (shared by every ffjavascript copy in
-// node_modules). We obtain that very instance through snarkjs' own exported
-// `curves` helper, replace its Fr.random for the duration of one prove() call
+// The curve object comes from ffjavascript's buildBn128() / buildBls12381(),
+// which cache one instance in globalThis.curve_bn128 / globalThis.curve_bls12381
+// (shared by every ffjavascript copy in node_modules). We read the base-field
+// prime q from the zkey header and obtain that very instance through snarkjs'
+// own exported `curves.getCurveFromQ` (the call snarkjs' prove makes), replace its Fr.random for the duration of one prove() call
 // with a function that hands out Fr.e(r) then Fr.e(s), and restore it after.
 // The patch asserts both values were consumed; --selftest also checks that the
 // values land where Groth16 puts r and s (A(r=1) - A(r=0) == delta1, etc.).
@@ -20,21 +21,50 @@
 const fs = require("fs");
 const snarkjs = require("snarkjs");
 
-const ORDER = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
-
-function parseScalar(x) {
+function parseScalar(x, order) {
     const v = BigInt(x);
-    if (v < 0n || v >= ORDER) throw new Error(`scalar out of range [0, r): ${x}`);
+    if (v < 0n || v >= order) throw new Error(`scalar out of range [0, r): ${x}`);
     return v;
 }
 
-async function getCurve() {
-    return snarkjs.curves.getCurveFromName("bn128");
+function readLE(buf, off, n) {
+    let v = 0n;
+    for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(buf[off + i]);
+    return v;
+}
+
+// Offset of the zkey's section 2 (Groth16 header) payload.
+function zkeyHeaderOffset(buf) {
+    if (buf.toString("latin1", 0, 4) !== "zkey") throw new Error("not a zkey file");
+    const nSec = buf.readUInt32LE(8);
+    let off = 12;
+    for (let i = 0; i < nSec; i++) {
+        const type = buf.readUInt32LE(off);
+        const size = Number(buf.readBigUInt64LE(off + 4));
+        if (type === 2) return off + 12;
+        off += 12 + size;
+    }
+    throw new Error("zkey has no section 2");
+}
+
+// The (cached) ffjavascript curve of the zkey, chosen by its base-field prime q
+// (bn128 or bls12381), and its scalar order r.
+async function getCurve(zkeyFile) {
+    const buf = fs.readFileSync(zkeyFile);
+    let o = zkeyHeaderOffset(buf);
+    const n8q = buf.readUInt32LE(o);
+    const q = readLE(buf, o + 4, n8q);
+    const curve = await snarkjs.curves.getCurveFromQ(q);
+    return curve;
+}
+
+function curveOrder(curve) {
+    return BigInt(curve.r.toString());
 }
 
 // Prove with fixed r, s. Returns {proof, publicSignals}.
 async function proveFixed(zkey, wtns, r, s) {
-    const curve = await getCurve();
+    const curve = await getCurve(zkey);
     const Fr = curve.Fr;
     const queue = [Fr.e(r), Fr.e(s)];
     const orig = Object.prototype.hasOwnProperty.call(Fr, "random") ? Fr.random : undefined;
@@ -54,7 +84,7 @@ async function proveFixed(zkey, wtns, r, s) {
         throw new Error(`patch not effective: Fr.random called ${calls} times (expected 2)`);
     }
     // The instance snarkjs used must be the one we patched (still cached).
-    if ((await getCurve()) !== curve) throw new Error("curve instance changed during prove");
+    if ((await getCurve(zkey)) !== curve) throw new Error("curve instance changed during prove");
     return res;
 }
 
@@ -62,7 +92,7 @@ const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 async function selftest(zkey, wtns, vkFile) {
     const vk = JSON.parse(fs.readFileSync(vkFile, "utf8"));
-    const curve = await getCurve();
+    const curve = await getCurve(zkey);
     const r = 12345678901234567890n, s = 98765432109876543210n;
     const p1 = await proveFixed(zkey, wtns, r, s);
     const p2 = await proveFixed(zkey, wtns, r, s);
@@ -101,22 +131,12 @@ async function selftest(zkey, wtns, vkFile) {
 // beta2, gamma2, delta1, delta2; points in Montgomery form, little-endian).
 function zkeyDelta1(curve, zkeyFile) {
     const buf = fs.readFileSync(zkeyFile);
-    const nSec = buf.readUInt32LE(8);
-    let off = 12;
-    for (let i = 0; i < nSec; i++) {
-        const type = buf.readUInt32LE(off);
-        const size = Number(buf.readBigUInt64LE(off + 4));
-        if (type === 2) {
-            let o = off + 12;
-            const n8q = buf.readUInt32LE(o); o += 4 + n8q;
-            const n8r = buf.readUInt32LE(o); o += 4 + n8r;
-            o += 12;                                  // nVars, nPublic, domainSize
-            o += 2 * n8q + 2 * n8q + 4 * n8q + 4 * n8q; // alpha1, beta1, beta2, gamma2
-            return curve.G1.fromRprLEM(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), o);
-        }
-        off += 12 + size;
-    }
-    throw new Error("zkey has no section 2");
+    let o = zkeyHeaderOffset(buf);
+    const n8q = buf.readUInt32LE(o); o += 4 + n8q;
+    const n8r = buf.readUInt32LE(o); o += 4 + n8r;
+    o += 12;                                  // nVars, nPublic, domainSize
+    o += 2 * n8q + 2 * n8q + 4 * n8q + 4 * n8q; // alpha1, beta1, beta2, gamma2
+    return curve.G1.fromRprLEM(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), o);
 }
 
 function snarkjs_unstringify(o) {
@@ -134,13 +154,14 @@ async function main() {
         if (args.length < 6 || args.length > 7)
             throw new Error("usage: prove_fixed.js ZKEY WTNS R S PROOF_OUT PUBLIC_OUT [RS_OUT]");
         const [zkey, wtns, rStr, sStr, proofOut, publicOut, rsOut] = args;
-        const r = parseScalar(rStr), s = parseScalar(sStr);
+        const order = curveOrder(await getCurve(zkey));
+        const r = parseScalar(rStr, order), s = parseScalar(sStr, order);
         const { proof, publicSignals } = await proveFixed(zkey, wtns, r, s);
         fs.writeFileSync(proofOut, JSON.stringify(proof, null, 1));
         fs.writeFileSync(publicOut, JSON.stringify(publicSignals, null, 1));
         if (rsOut) fs.writeFileSync(rsOut, JSON.stringify({ r: r.toString(), s: s.toString() }, null, 1) + "\n");
     }
-    const curve = await getCurve();
+    const curve = await getCurve(args[0] === "--selftest" ? args[1] : args[0]);
     await curve.terminate();
 }
 
