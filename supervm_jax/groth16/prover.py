@@ -11,9 +11,10 @@ What happens per proof (snarkjs 0.7.6 `groth16_prove.js`, same arithmetic, same 
   * five MSMs over the key's bases, A, B1, C, H on G1 and B2 on G2, each a `FixedBaseMSM`: the
     bases are validated, stripped of points at infinity and placed on the devices once, when the
     prover is created; each MSM is sharded over every device of `mesh` (default: all visible
-    devices). With `precompute=True` (the default) the window tables 2^(c w) B_i are built too:
-    about 25% faster proofs for a start-up cost of roughly a minute per 2^17 G1 bases on a 2-core
-    CPU; `precompute=False` starts in seconds (the prove job's default: one-off runs);
+    devices). With `precompute=True` the window tables 2^(c w) B_i are built too: about 15% faster
+    MSMs (with the native CPU prefix kernel; 25% without) for a start-up of roughly a minute per
+    2^17 G1 bases on a 2-core CPU, so it pays only for long-running provers; the default
+    (`precompute=False`) starts in seconds;
   * the blinding tail on the host (py_ecc, a few scalar multiplications):
         pi_a = A + alpha_1 + r delta_1          pi_b = B2 + beta_2 + s delta_2
         pi_c = C + H + s pi_a + r (B1 + beta_1 + s delta_1) - r s delta_1
@@ -85,7 +86,7 @@ class Groth16Prover:
     Creating the prover validates the bases and places them on device; proofs then reuse them.
     """
 
-    def __init__(self, zkey: Any, *, r1cs: Any = None, mesh: Mesh | None = None, precompute: bool = True):
+    def __init__(self, zkey: Any, *, r1cs: Any = None, mesh: Mesh | None = None, precompute: bool = False):
         self.precompute = precompute
         self.zkey: ZKey = load_zkey(zkey)
         key = self.zkey

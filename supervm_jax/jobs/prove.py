@@ -39,8 +39,8 @@ flags.DEFINE_string("wtns_dir", None, "Directory of .wtns files to prove as one 
 flags.DEFINE_string("out_dir", None, "Output directory of the batch form (default: --wtns_dir).")
 flags.DEFINE_string("r1cs", None, "Optional .r1cs: reject witnesses that do not satisfy the constraints.")
 flags.DEFINE_string("vk", None, "Optional verification_key.json: verify each proof before writing it.")
-flags.DEFINE_bool("precompute", False, "Build fixed-base MSM window tables: ~25% faster proofs for a start-up "
-                  "of about a minute per 2^17 bases on a 2-core CPU; worth it for large batches.")
+flags.DEFINE_bool("precompute", False, "Build fixed-base MSM window tables: ~15% faster MSMs for a start-up "
+                  "of about a minute per 2^17 bases on a 2-core CPU; worth it only for large batches.")
 flags.DEFINE_string("compilation_cache", os.path.join(os.path.expanduser("~"), ".cache", "supervm_jax", "xla"),
                     "Directory of JAX's persistent compilation cache (later runs skip most compilation); '' disables.")
 FLAGS = flags.FLAGS

@@ -38,17 +38,21 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from supervm_jax import native
+
 
 def _take_lanes(points: jax.Array, idx: jax.Array) -> jax.Array:
     """points[..., idx] for a point array (3, *E, n) and an integer index array of any shape."""
     return jnp.take(points, idx, axis=-1)
 
 
-def window_sums(curve, points: jax.Array, digits: jax.Array, *, c: int, chunks: int) -> jax.Array:
+def window_sums(curve, points: jax.Array, digits: jax.Array, *, c: int, chunks: int,
+                native_prefix: bool = False) -> jax.Array:
     """Per-window sums S_{b,w} = sum_i d_{b,w,i} P_{b,i} of one device's share.
 
     points: (3, *E, B, N) projective, Montgomery form. digits: (B, W, N) int32 signed window digits
-    in [-2^(c-1), 2^(c-1)]. chunks: C, a power of two dividing M = 2^(c-1). Returns (3, *E, B, W).
+    in [-2^(c-1), 2^(c-1)]. chunks: C, a power of two dividing M = 2^(c-1). native_prefix: run
+    phase 1 with the C++ kernel (`supervm_jax.native`, CPU only; same limbs). Returns (3, *E, B, W).
     Pure; trace under x64_scope.
     """
     add = curve.kernel("add")
@@ -132,7 +136,10 @@ def window_sums(curve, points: jax.Array, digits: jax.Array, *, c: int, chunks: 
         rows = lax.dynamic_update_index_in_dim(rows, jnp.where(i < e1, out, keep), r, 0)
         return rows, out
 
-    _, acc = lax.fori_loop(0, total, step, (rows, identity_lanes))
+    first = 0
+    if native_prefix:  # phase 1 in C++; the loop starts at phase 2
+        rows, first = native.prefix_scan(curve, rows), e1
+    _, acc = lax.fori_loop(first, total, step, (rows, identity_lanes))
     return acc[..., ::C].reshape(pshape + (B, W))
 
 

@@ -19,7 +19,7 @@ VK = fixture(CIRCUIT, "verification_key.json")
 
 @pytest.fixture(scope="module")
 def prover():
-    return Groth16Prover(fixture(CIRCUIT, "circuit_final.zkey"), r1cs=fixture(CIRCUIT, "circuit.r1cs"))
+    return Groth16Prover(fixture(CIRCUIT, "circuit_final.zkey"), r1cs=fixture(CIRCUIT, "circuit.r1cs"), precompute=True)
 
 
 def test_same_blinding_gives_snarkjs_bytes(prover):

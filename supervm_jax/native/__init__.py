@@ -1,0 +1,106 @@
+"""Native CPU kernels reached through the XLA FFI, with the JAX kernels as reference and fallback.
+
+XLA's CPU code generation caps a Montgomery multiply near 9 M/s per core here (docs/PERFORMANCE.md);
+the MSM's bucket prefix sums, ~90% of its additions, are therefore also offered as a C++ kernel
+(`msm_prefix.cc`) that runs the same complete formula on 64-bit limbs with 128-bit products and
+returns the same limbs bit for bit. It is used only on the CPU backend; GPUs run the JAX kernels.
+
+The shared library is compiled on first use with the system C++ compiler (`g++ -O3 -march=native`)
+into `~/.cache/supervm_jax/native/` (override: SUPERVM_NATIVE_CACHE), keyed by the source and the
+jaxlib version, and registered as an FFI target. Without a compiler, or with SUPERVM_NATIVE=0, or if
+the build fails (the compiler's message is logged once), everything falls back to the JAX kernels.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+_SOURCE = Path(__file__).with_name("msm_prefix.cc")
+_TARGET = "supervm_msm_prefix_scan"
+_log = logging.getLogger(__name__)
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("SUPERVM_NATIVE_CACHE") or Path.home() / ".cache" / "supervm_jax" / "native")
+
+
+def _build() -> Path | None:
+    """Compiles the kernel library once per (source, jaxlib); None (logged) if that is impossible."""
+    compiler = shutil.which(os.environ.get("CXX", "g++"))
+    if compiler is None:
+        _log.warning("supervm_jax.native: no C++ compiler; using the JAX MSM kernels")
+        return None
+    source = _SOURCE.read_bytes()
+    key = hashlib.sha256(source + jax.__version__.encode() + jax.lib.__version__.encode()).hexdigest()[:16]
+    out = _cache_dir() / f"msm_prefix-{key}.so"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
+    os.close(fd)
+    cmd = [compiler, "-O3", "-march=native", "-std=c++17", "-shared", "-fPIC", f"-I{jax.ffi.include_dir()}",
+           str(_SOURCE), "-o", tmp]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        Path(tmp).unlink(missing_ok=True)
+        _log.warning("supervm_jax.native: build failed, using the JAX MSM kernels:\n%s", proc.stderr[-2000:])
+        return None
+    os.replace(tmp, out)  # atomic: concurrent builders (pytest workers) never see a partial file
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _registered() -> bool:
+    path = _build()
+    if path is None:
+        return False
+    lib = ctypes.cdll.LoadLibrary(str(path))
+    jax.ffi.register_ffi_target(_TARGET, jax.ffi.pycapsule(lib.SupervmMsmPrefixScan), platform="cpu")
+    return True
+
+
+ENABLED = os.environ.get("SUPERVM_NATIVE", "1") != "0"  # tests flip this to compare with the JAX kernels
+
+
+def prefix_scan_available(curve) -> bool:
+    """True when the native prefix-sum kernel serves `curve` here: enabled, CPU backend, a
+    short-Weierstrass curve with a = 0 over a field of 4 or 6 64-bit words, and the library built
+    and registered."""
+    if not ENABLED or jax.default_backend() != "cpu" or getattr(curve, "form", None) != "short_weierstrass":
+        return False
+    if curve.coords.n_limbs not in (8, 12):
+        return False
+    return _registered()
+
+
+def _consts(curve) -> np.ndarray:
+    """uint32: p, -p^-1 mod 2^64, Montgomery 1, Montgomery 3b (per Fq2 component)."""
+    F = curve.coords
+    p, words = F.modulus, F.n_limbs // 2
+    R = 1 << (64 * words)
+    b3 = curve.b3 if isinstance(curve.b3, tuple) else (curve.b3,)
+    values = [p, (-pow(p, -1, 1 << 64)) % (1 << 64), R % p] + [c * R % p for c in b3]
+    widths = [8 * words, 8, 8 * words] + [8 * words] * len(b3)
+    raw = b"".join(v.to_bytes(w, "little") for v, w in zip(values, widths))
+    return np.frombuffer(raw, "<u4").astype(np.uint32)
+
+
+def prefix_scan(curve, rows: jax.Array) -> jax.Array:
+    """rows (R, 3, *elem_shape, lanes) projective points -> running sums down the R axis per lane
+    (row r becomes rows 0..r added). Call inside jit/shard_map on the CPU backend only, after
+    `prefix_scan_available(curve)`."""
+    consts = jnp.asarray(_consts(curve))
+    call = jax.ffi.ffi_call(_TARGET, jax.ShapeDtypeStruct(rows.shape, jnp.uint32), input_output_aliases={1: 0})
+    return call(consts, rows, n64=np.int64(curve.coords.n_limbs // 2), degree=np.int64(curve.coords.degree))

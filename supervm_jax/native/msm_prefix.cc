@@ -1,0 +1,247 @@
+// Native CPU kernel for the MSM's bucket prefix sums (phase 1 of msm/pippenger.py `window_sums`),
+// reached from JAX through the XLA FFI.
+//
+//   rows (R, 3, L32, [2,] lanes) uint32, limb-major, Montgomery form (R = 2^(32 L32)): projective
+//   points X, Y, Z over Fq (DEG 1) or Fq2 = Fq[u]/(u^2 + 1) (DEG 2). The kernel replaces row r of
+//   every lane by the sum of rows 0..r of that lane (a running sum down the rows), in place.
+//   consts (uint32): p (L32 limbs), -p^-1 mod 2^64 (2 limbs), Montgomery one (L32), 3b (DEG x L32).
+//
+// The point addition is the complete Renes-Costello-Batina formula for a = 0 (Alg. 7), written in
+// the same order as `curve/weierstrass.py::add`; every field result is fully reduced, so the output
+// limbs equal the JAX kernel's bit for bit. Field elements are N64 = L32 / 2 little-endian 64-bit
+// words (the same Montgomery radix 2^(64 N64)); products use unsigned __int128.
+//
+// Build: g++ -O3 -march=native -std=c++17 -shared -fPIC -I<jax.ffi.include_dir()> (see __init__.py).
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+using u64 = uint64_t;
+using u128 = unsigned __int128;
+
+namespace {
+
+template <int N>
+struct Field {
+  u64 p[N];
+  u64 n0;  // -p^-1 mod 2^64
+
+  // a + top 2^(64 N) (< 2p) reduced to [0, p), branch-free.
+  inline void reduce_once(u64* a, u64 top) const {
+    u64 d[N];
+    u64 borrow = 0;
+#pragma GCC unroll 8
+    for (int i = 0; i < N; ++i) {
+      u128 x = (u128)a[i] - p[i] - borrow;
+      d[i] = (u64)x;
+      borrow = (u64)(x >> 64) & 1;
+    }
+    const u64 keep_d = -(u64)((top | (borrow ^ 1)) & 1);  // a >= p
+#pragma GCC unroll 8
+    for (int i = 0; i < N; ++i) a[i] = (d[i] & keep_d) | (a[i] & ~keep_d);
+  }
+  inline void add(u64* r, const u64* a, const u64* b) const {
+    u64 carry = 0;
+#pragma GCC unroll 8
+    for (int i = 0; i < N; ++i) {
+      u128 s = (u128)a[i] + b[i] + carry;
+      r[i] = (u64)s;
+      carry = (u64)(s >> 64);
+    }
+    reduce_once(r, carry);
+  }
+  inline void sub(u64* r, const u64* a, const u64* b) const {
+    u64 borrow = 0;
+#pragma GCC unroll 8
+    for (int i = 0; i < N; ++i) {
+      u128 d = (u128)a[i] - b[i] - borrow;
+      r[i] = (u64)d;
+      borrow = (u64)(d >> 64) & 1;
+    }
+    const u64 mask = -borrow;  // add p back where the subtraction wrapped
+    u64 carry = 0;
+#pragma GCC unroll 8
+    for (int i = 0; i < N; ++i) {
+      u128 s = (u128)r[i] + (p[i] & mask) + carry;
+      r[i] = (u64)s;
+      carry = (u64)(s >> 64);
+    }
+  }
+  // CIOS Montgomery product a b 2^(-64 N) mod p, fully reduced. Not inlined: one copy of the
+  // unrolled product keeps the point addition in the instruction cache (inlined 14 times, the
+  // addition's code outgrew L1i and ran 2.1x slower).
+  __attribute__((noinline)) void mul(u64* r, const u64* a, const u64* b) const {
+    u64 t[N + 2] = {0};
+#pragma GCC unroll 8
+    for (int i = 0; i < N; ++i) {
+      u64 c = 0;
+#pragma GCC unroll 8
+      for (int j = 0; j < N; ++j) {
+        u128 s = (u128)a[j] * b[i] + t[j] + c;
+        t[j] = (u64)s;
+        c = (u64)(s >> 64);
+      }
+      u128 s = (u128)t[N] + c;
+      t[N] = (u64)s;
+      t[N + 1] = (u64)(s >> 64);
+      u64 m = t[0] * n0;
+      s = (u128)m * p[0] + t[0];
+      c = (u64)(s >> 64);
+#pragma GCC unroll 8
+      for (int j = 1; j < N; ++j) {
+        s = (u128)m * p[j] + t[j] + c;
+        t[j - 1] = (u64)s;
+        c = (u64)(s >> 64);
+      }
+      s = (u128)t[N] + c;
+      t[N - 1] = (u64)s;
+      t[N] = t[N + 1] + (u64)(s >> 64);
+    }
+    reduce_once(t, t[N]);
+    std::memcpy(r, t, sizeof(u64) * N);
+  }
+};
+
+// Elements of the coordinate field: Fq (DEG 1) or Fq2 with u^2 = -1 (DEG 2), stored [comp][word].
+template <int N, int DEG>
+struct Coord {
+  const Field<N>& F;
+  __attribute__((noinline)) void add(u64* r, const u64* a, const u64* b) const {
+    for (int k = 0; k < DEG; ++k) F.add(r + k * N, a + k * N, b + k * N);
+  }
+  __attribute__((noinline)) void sub(u64* r, const u64* a, const u64* b) const {
+    for (int k = 0; k < DEG; ++k) F.sub(r + k * N, a + k * N, b + k * N);
+  }
+  __attribute__((noinline)) void mul(u64* r, const u64* a, const u64* b) const {
+    if constexpr (DEG == 1) {
+      F.mul(r, a, b);
+    } else {  // (a0 + a1 u)(b0 + b1 u) = (a0 b0 - a1 b1) + ((a0 + a1)(b0 + b1) - a0 b0 - a1 b1) u
+      u64 t0[N], t1[N], sa[N], sb[N], t2[N];
+      F.mul(t0, a, b);
+      F.mul(t1, a + N, b + N);
+      F.add(sa, a, a + N);
+      F.add(sb, b, b + N);
+      F.mul(t2, sa, sb);
+      F.sub(r, t0, t1);
+      F.sub(t2, t2, t0);
+      F.sub(r + N, t2, t1);
+    }
+  }
+};
+
+template <int N, int DEG>
+struct Point {
+  u64 x[DEG * N], y[DEG * N], z[DEG * N];
+};
+
+// P + Q, RCB Alg. 7 (a = 0), same operation order as weierstrass.py::add.
+template <int N, int DEG>
+inline void point_add(const Coord<N, DEG>& C, const u64* b3, Point<N, DEG>& out, const Point<N, DEG>& P,
+                      const Point<N, DEG>& Q) {
+  constexpr int E = DEG * N;
+  u64 t0[E], t1[E], t2[E], t3[E], t4[E], t5[E], u[E], v[E], y3[E], x3[E], z3[E];
+  C.mul(t0, P.x, Q.x);
+  C.mul(t1, P.y, Q.y);
+  C.mul(t2, P.z, Q.z);
+  C.add(u, P.x, P.y); C.add(v, Q.x, Q.y); C.mul(t3, u, v);
+  C.add(u, P.y, P.z); C.add(v, Q.y, Q.z); C.mul(t4, u, v);
+  C.add(u, P.x, P.z); C.add(v, Q.x, Q.z); C.mul(t5, u, v);
+  C.add(u, t0, t1); C.sub(t3, t3, u);   // X1 Y2 + X2 Y1
+  C.add(u, t1, t2); C.sub(t4, t4, u);   // Y1 Z2 + Y2 Z1
+  C.add(u, t0, t2); C.sub(y3, t5, u);   // X1 Z2 + X2 Z1
+  C.add(u, t0, t0); C.add(t0, u, t0);   // 3 X1 X2
+  C.mul(t2, t2, b3);
+  C.mul(y3, y3, b3);
+  C.add(z3, t1, t2);
+  C.sub(t1, t1, t2);
+  C.mul(x3, t4, y3);
+  C.mul(t2, t3, t1);
+  C.mul(y3, y3, t0);
+  C.mul(t1, t1, z3);
+  C.mul(t0, t0, t3);
+  C.mul(z3, z3, t4);
+  C.sub(out.x, t2, x3);
+  C.add(out.y, t1, y3);
+  C.add(out.z, z3, t0);
+}
+
+// Limb-major uint32 view of a (R, 3, L32, DEG, lanes) row array.
+template <int N, int DEG>
+struct Rows {
+  uint32_t* base;
+  int64_t lanes;
+  inline int64_t at(int64_t r, int coord, int limb32, int comp, int64_t lane) const {
+    return ((((r * 3 + coord) * (2 * N) + limb32) * DEG + comp) * lanes) + lane;
+  }
+  inline void load(Point<N, DEG>& P, int64_t r, int64_t lane) const {
+    u64* dst[3] = {P.x, P.y, P.z};
+    for (int c = 0; c < 3; ++c)
+      for (int k = 0; k < DEG; ++k)
+        for (int w = 0; w < N; ++w)
+          dst[c][k * N + w] = (u64)base[at(r, c, 2 * w, k, lane)] | ((u64)base[at(r, c, 2 * w + 1, k, lane)] << 32);
+  }
+  inline void store(const Point<N, DEG>& P, int64_t r, int64_t lane) const {
+    const u64* src[3] = {P.x, P.y, P.z};
+    for (int c = 0; c < 3; ++c)
+      for (int k = 0; k < DEG; ++k)
+        for (int w = 0; w < N; ++w) {
+          base[at(r, c, 2 * w, k, lane)] = (uint32_t)src[c][k * N + w];
+          base[at(r, c, 2 * w + 1, k, lane)] = (uint32_t)(src[c][k * N + w] >> 32);
+        }
+  }
+};
+
+template <int N, int DEG>
+ffi::Error prefix_scan(const uint32_t* consts, uint32_t* rows, int64_t n_rows, int64_t lanes) {
+  Field<N> F;
+  auto word = [&](int i) { return (u64)consts[2 * i] | ((u64)consts[2 * i + 1] << 32); };
+  for (int i = 0; i < N; ++i) F.p[i] = word(i);
+  F.n0 = word(N);
+  u64 one[N], b3[DEG * N];
+  for (int i = 0; i < N; ++i) one[i] = word(N + 1 + i);
+  for (int i = 0; i < DEG * N; ++i) b3[i] = word(2 * N + 1 + i);
+  Coord<N, DEG> C{F};
+  Rows<N, DEG> view{rows, lanes};
+  std::vector<Point<N, DEG>> acc(lanes);
+  for (auto& a : acc) {  // the identity (0 : 1 : 0)
+    std::memset(&a, 0, sizeof(a));
+    std::memcpy(a.y, one, sizeof(one));
+  }
+  Point<N, DEG> row;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    for (int64_t j = 0; j < lanes; ++j) {
+      view.load(row, r, j);
+      point_add<N, DEG>(C, b3, acc[j], acc[j], row);
+      view.store(acc[j], r, j);
+    }
+  }
+  return ffi::Error::Success();
+}
+
+ffi::Error PrefixScanImpl(ffi::Buffer<ffi::U32> consts, ffi::Buffer<ffi::U32> rows, ffi::ResultBuffer<ffi::U32> out,
+                          int64_t n64, int64_t degree) {
+  auto dims = rows.dimensions();
+  if (dims.size() < 4) return ffi::Error::InvalidArgument("rows must be (R, 3, L32, [2,] lanes)");
+  int64_t n_rows = dims[0], lanes = dims[dims.size() - 1];
+  uint32_t* dst = out->typed_data();
+  if (dst != rows.typed_data()) std::memcpy(dst, rows.typed_data(), rows.size_bytes());
+  if (n64 == 4 && degree == 1) return prefix_scan<4, 1>(consts.typed_data(), dst, n_rows, lanes);
+  if (n64 == 4 && degree == 2) return prefix_scan<4, 2>(consts.typed_data(), dst, n_rows, lanes);
+  if (n64 == 6 && degree == 1) return prefix_scan<6, 1>(consts.typed_data(), dst, n_rows, lanes);
+  if (n64 == 6 && degree == 2) return prefix_scan<6, 2>(consts.typed_data(), dst, n_rows, lanes);
+  return ffi::Error::InvalidArgument("unsupported limb count / extension degree");
+}
+
+}  // namespace
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SupervmMsmPrefixScan, PrefixScanImpl,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::U32>>()  // consts
+                                  .Arg<ffi::Buffer<ffi::U32>>()  // rows
+                                  .Ret<ffi::Buffer<ffi::U32>>()  // rows, prefix-summed
+                                  .Attr<int64_t>("n64")
+                                  .Attr<int64_t>("degree"));
