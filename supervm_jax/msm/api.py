@@ -138,14 +138,14 @@ def _bucket(n: int) -> int:
 
 
 @functools.lru_cache(maxsize=64)
-def _program(curve: ShortWeierstrass, mesh: Mesh, c: int, chunks: int, native_prefix: bool = False):
+def _program(curve: ShortWeierstrass, mesh: Mesh, c: int, chunks: int, native_buckets: bool = False):
     """jit(points (3, *E, B, D*N), digits (B, W, D*N)) -> (3, *E, B) projective sums."""
     n_elem = len(curve.point_shape)
     p_spec = PartitionSpec(*([None] * (n_elem + 1) + [BATCH_AXIS]))
     d_spec = PartitionSpec(None, None, BATCH_AXIS)
 
     def per_device(points, digits):
-        return window_sums(curve, points, digits, c=c, chunks=chunks, native_prefix=native_prefix)[None]
+        return window_sums(curve, points, digits, c=c, chunks=chunks, native_buckets=native_buckets)[None]
 
     sharded = shard_map(per_device, mesh=mesh, in_specs=(p_spec, d_spec), out_specs=PartitionSpec(BATCH_AXIS))
 
@@ -193,7 +193,7 @@ def _run_padded(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, 
     dig[..., :n] = digits
     chunks = chunks or _chunks(c, B * W, total // mesh.size)
     with x64_scope():
-        out = _program(curve, mesh, c, chunks, native.prefix_scan_available(curve))(points, jnp.asarray(dig))
+        out = _program(curve, mesh, c, chunks, native.available(curve))(points, jnp.asarray(dig))
     return curve.to_affine(out)
 
 

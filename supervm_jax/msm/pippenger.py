@@ -47,12 +47,13 @@ def _take_lanes(points: jax.Array, idx: jax.Array) -> jax.Array:
 
 
 def window_sums(curve, points: jax.Array, digits: jax.Array, *, c: int, chunks: int,
-                native_prefix: bool = False) -> jax.Array:
+                native_buckets: bool = False) -> jax.Array:
     """Per-window sums S_{b,w} = sum_i d_{b,w,i} P_{b,i} of one device's share.
 
     points: (3, *E, B, N) projective, Montgomery form. digits: (B, W, N) int32 signed window digits
-    in [-2^(c-1), 2^(c-1)]. chunks: C, a power of two dividing M = 2^(c-1). native_prefix: run
-    phase 1 with the C++ kernel (`supervm_jax.native`, CPU only; same limbs). Returns (3, *E, B, W).
+    in [-2^(c-1), 2^(c-1)]. chunks: C, a power of two dividing M = 2^(c-1). native_buckets: compute
+    the same sums with the C++ bucket kernel instead (`supervm_jax.native`, CPU only; no sort, no
+    device loop). Returns (3, *E, B, W).
     Pure; trace under x64_scope.
     """
     add = curve.kernel("add")
@@ -60,6 +61,9 @@ def window_sums(curve, points: jax.Array, digits: jax.Array, *, c: int, chunks: 
     neg = curve.kernel("neg")
     pshape = points.shape[:-2]
     B, W, N = digits.shape
+    if native_buckets:
+        point_major = jnp.moveaxis(points.reshape(pshape + (B * N,)), -1, 0)  # (B N, 3, *E)
+        return native.bucket_sums(curve, point_major, digits, c=c).reshape(pshape + (B, W))
     K, M, C = B * W, 1 << (c - 1), chunks
     n_ext = -(-(N + M) // C) * C
     R = n_ext // C
@@ -136,10 +140,7 @@ def window_sums(curve, points: jax.Array, digits: jax.Array, *, c: int, chunks: 
         rows = lax.dynamic_update_index_in_dim(rows, jnp.where(i < e1, out, keep), r, 0)
         return rows, out
 
-    first = 0
-    if native_prefix:  # phase 1 in C++; the loop starts at phase 2
-        rows, first = native.prefix_scan(curve, rows), e1
-    _, acc = lax.fori_loop(first, total, step, (rows, identity_lanes))
+    _, acc = lax.fori_loop(0, total, step, (rows, identity_lanes))
     return acc[..., ::C].reshape(pshape + (B, W))
 
 

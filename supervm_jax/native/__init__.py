@@ -1,9 +1,10 @@
 """Native CPU kernels reached through the XLA FFI, with the JAX kernels as reference and fallback.
 
 XLA's CPU code generation caps a Montgomery multiply near 9 M/s per core here (docs/PERFORMANCE.md);
-the MSM's bucket prefix sums, ~90% of its additions, are therefore also offered as a C++ kernel
-(`msm_prefix.cc`) that runs the same complete formula on 64-bit limbs with 128-bit products and
-returns the same limbs bit for bit. It is used only on the CPU backend; GPUs run the JAX kernels.
+the MSM's bucket accumulation (every point addition but the final Horner combination) is
+therefore also offered as a C++ kernel (`msm_buckets.cc`): the classic bucket method with the same
+complete formula, on 64-bit limbs with 128-bit products. It is used only on the CPU backend; GPUs
+run the JAX kernels (`msm/pippenger.py`), which stay the reference the tests compare against.
 
 The shared library is compiled on first use with the system C++ compiler (`g++ -O3 -march=native`)
 into `~/.cache/supervm_jax/native/` (override: SUPERVM_NATIVE_CACHE), keyed by the source and the
@@ -27,8 +28,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-_SOURCE = Path(__file__).with_name("msm_prefix.cc")
-_TARGET = "supervm_msm_prefix_scan"
+_SOURCE = Path(__file__).with_name("msm_buckets.cc")
+_TARGET = "supervm_msm_bucket_sums"
 _log = logging.getLogger(__name__)
 
 
@@ -44,7 +45,7 @@ def _build() -> Path | None:
         return None
     source = _SOURCE.read_bytes()
     key = hashlib.sha256(source + jax.__version__.encode() + jax.lib.__version__.encode()).hexdigest()[:16]
-    out = _cache_dir() / f"msm_prefix-{key}.so"
+    out = _cache_dir() / f"msm_buckets-{key}.so"
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -67,15 +68,15 @@ def _registered() -> bool:
     if path is None:
         return False
     lib = ctypes.cdll.LoadLibrary(str(path))
-    jax.ffi.register_ffi_target(_TARGET, jax.ffi.pycapsule(lib.SupervmMsmPrefixScan), platform="cpu")
+    jax.ffi.register_ffi_target(_TARGET, jax.ffi.pycapsule(lib.SupervmMsmBucketSums), platform="cpu")
     return True
 
 
 ENABLED = os.environ.get("SUPERVM_NATIVE", "1") != "0"  # tests flip this to compare with the JAX kernels
 
 
-def prefix_scan_available(curve) -> bool:
-    """True when the native prefix-sum kernel serves `curve` here: enabled, CPU backend, a
+def available(curve) -> bool:
+    """True when the native bucket kernel serves `curve` here: enabled, CPU backend, a
     short-Weierstrass curve with a = 0 over a field of 4 or 6 64-bit words, and the library built
     and registered."""
     if not ENABLED or jax.default_backend() != "cpu" or getattr(curve, "form", None) != "short_weierstrass":
@@ -97,10 +98,14 @@ def _consts(curve) -> np.ndarray:
     return np.frombuffer(raw, "<u4").astype(np.uint32)
 
 
-def prefix_scan(curve, rows: jax.Array) -> jax.Array:
-    """rows (R, 3, *elem_shape, lanes) projective points -> running sums down the R axis per lane
-    (row r becomes rows 0..r added). Call inside jit/shard_map on the CPU backend only, after
-    `prefix_scan_available(curve)`."""
-    consts = jnp.asarray(_consts(curve))
-    call = jax.ffi.ffi_call(_TARGET, jax.ShapeDtypeStruct(rows.shape, jnp.uint32), input_output_aliases={1: 0})
-    return call(consts, rows, n64=np.int64(curve.coords.n_limbs // 2), degree=np.int64(curve.coords.degree))
+def bucket_sums(curve, points: jax.Array, digits: jax.Array, *, c: int) -> jax.Array:
+    """Window sums S_{b,w} = sum_i d_{b,w,i} P_{b,i} by the bucket method in C++.
+
+    points: (B n, 3, *elem_shape) projective, point-major; digits: (B, W, n) int32 in
+    [-2^(c-1), 2^(c-1)]. Returns (3, *elem_shape, B W) projective sums. Call inside jit / shard_map
+    on the CPU backend only, after `available(curve)`."""
+    B, W, _ = digits.shape
+    out = jax.ShapeDtypeStruct(points.shape[1:] + (B * W,), jnp.uint32)
+    call = jax.ffi.ffi_call(_TARGET, out)
+    return call(jnp.asarray(_consts(curve)), points, digits.astype(jnp.int32), n64=np.int64(curve.coords.n_limbs // 2),
+                degree=np.int64(curve.coords.degree), c_bits=np.int64(c))
