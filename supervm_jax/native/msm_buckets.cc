@@ -170,6 +170,36 @@ inline void point_add(const Coord<N, DEG>& C, const u64* b3, Point<N, DEG>& out,
   C.add(out.z, z3, t0);
 }
 
+// P + Q for an affine Q (Z2 = 1, not the identity), RCB Alg. 8 (a = 0): 11 products instead of 14.
+template <int N, int DEG>
+inline void point_add_mixed(const Coord<N, DEG>& C, const u64* b3, Point<N, DEG>& out, const Point<N, DEG>& P,
+                            const Point<N, DEG>& Q) {
+  constexpr int E = DEG * N;
+  u64 t0[E], t1[E], t2[E], t3[E], t4[E], x3[E], y3[E], z3[E];
+  C.mul(t0, P.x, Q.x);
+  C.mul(t1, P.y, Q.y);
+  C.add(t3, Q.x, Q.y); C.add(t4, P.x, P.y); C.mul(t3, t3, t4);
+  C.add(t4, t0, t1); C.sub(t3, t3, t4);        // X1 Y2 + X2 Y1
+  C.mul(t4, Q.y, P.z); C.add(t4, t4, P.y);      // Y2 Z1 + Y1
+  C.mul(y3, Q.x, P.z); C.add(y3, y3, P.x);      // X2 Z1 + X1
+  C.add(x3, t0, t0); C.add(t0, x3, t0);         // 3 X1 X2
+  C.mul(t2, b3, P.z);
+  C.add(z3, t1, t2); C.sub(t1, t1, t2);
+  C.mul(y3, b3, y3);
+  C.mul(x3, t4, y3);
+  C.mul(t2, t3, t1);
+  C.sub(x3, t2, x3);
+  C.mul(y3, y3, t0);
+  C.mul(t1, t1, z3);
+  C.add(y3, t1, y3);
+  C.mul(t0, t0, t3);
+  C.mul(z3, z3, t4);
+  C.add(z3, z3, t0);
+  std::memcpy(out.x, x3, sizeof(x3));
+  std::memcpy(out.y, y3, sizeof(y3));
+  std::memcpy(out.z, z3, sizeof(z3));
+}
+
 // Limb-major uint32 output (3, L32, [2,] count): point k of `count`.
 template <int N, int DEG>
 struct LimbMajorOut {
@@ -204,6 +234,19 @@ struct Kernel {
   void add(Point<N, DEG>& out, const Point<N, DEG>& a, const Point<N, DEG>& b) const {
     Coord<N, DEG> C{F};
     point_add<N, DEG>(C, b3, out, a, b);
+  }
+  // acc + P, choosing the mixed formula when P is affine (Z = 1) and skipping the identity (Z = 0)
+  void accumulate(Point<N, DEG>& acc, const Point<N, DEG>& P) const {
+    bool z_one = std::memcmp(P.z, one, sizeof(one)) == 0, z_zero = true;
+    for (int i = N; i < DEG * N; ++i) z_one = z_one && P.z[i] == 0;
+    for (int i = 0; i < DEG * N; ++i) z_zero = z_zero && P.z[i] == 0;
+    if (z_zero) return;
+    Coord<N, DEG> C{F};
+    if (z_one) {
+      point_add_mixed<N, DEG>(C, b3, acc, acc, P);
+    } else {
+      point_add<N, DEG>(C, b3, acc, acc, P);
+    }
   }
   void F_neg(u64* y) const {  // y = -y in place (each Fq component)
     const u64 zero[N] = {0};
@@ -242,7 +285,7 @@ void bucket_sums(const Kernel<N, DEG>& K, const uint32_t* points, const int32_t*
         load(P, points + (b * n + i) * 3 * E * 2);
         if (di < 0) K.F_neg(P.y);
         const int64_t m = (di < 0 ? -di : di) - 1;
-        K.add(buckets[m], buckets[m], P);
+        K.accumulate(buckets[m], P);
       }
       K.identity(running);
       K.identity(sum);

@@ -1,6 +1,7 @@
 """The C++ bucket kernel (`supervm_jax.native`) against the JAX window sums it replaces on CPU: the
 same group elements for every short-Weierstrass curve, with identities, zero and extreme digits,
-repeated points (doublings inside a bucket) and P, -P in one bucket."""
+repeated points (doublings inside a bucket), P and -P in one bucket, and both affine (mixed
+addition) and projective inputs."""
 
 import jax
 import numpy as np
@@ -21,6 +22,9 @@ def _inputs(curve):
     ks[5] = ks[4]                               # a repeated point
     pts = curve.scalar_mul(curve.generator_points(B * N), ks)
     pts = pts.at[..., 6].set(curve.neg(pts[..., 4:5])[..., 0])   # -P of point 4
+    # even points affine (Z = 1: the kernel's mixed addition), odd ones projective (full addition)
+    affine = curve.from_affine(curve.to_affine(pts))
+    pts = pts.at[..., 0::2].set(affine[..., 0::2])
     digits = rng.integers(-8, 9, (B, W, N)).astype(np.int32)
     digits[:, :, 4:7] = 3                       # P, P, -P into one bucket
     digits[0, 0, :] = 0                         # an empty window
