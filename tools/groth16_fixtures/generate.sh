@@ -16,27 +16,11 @@
 # The "toxic waste" is derivable from the public beacon hashes: test keys only.
 set -euo pipefail
 
-DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$DIR/../.." && pwd)"
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 OUT="$ROOT/tests/groth16/fixtures"
 BUILD="$DIR/build"
 PTAU_POWER=11
 CIRCUITS=(multiplier poseidon_chain merkle_membership)
-# Blinding scalars for proof_fixed_0.json (any values < BN254 scalar order r).
-FIXED_R=12345678901234567890
-FIXED_S=98765432109876543210
-# Public "randomness" of the insecure ceremony.
-PTAU_BEACON=0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20
-ZKEY_BEACON=2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40
-BEACON_ITERS=10
-
-if [ ! -x "$DIR/node_modules/.bin/snarkjs" ] || [ ! -x "$DIR/node_modules/.bin/circom2" ]; then
-    npm ci --prefix "$DIR" --no-audit --no-fund
-fi
-SNARKJS=(node "$DIR/node_modules/snarkjs/build/cli.cjs")
-CIRCOM=(node "$DIR/node_modules/circom2/cli.js")
-
-run() { echo "+ $*" >&2; "$@"; }
 
 rm -rf "$BUILD"
 mkdir -p "$BUILD" "$OUT"

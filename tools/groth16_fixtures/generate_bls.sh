@@ -11,28 +11,13 @@
 # INSECURE test keys: the toxic waste follows from the public beacon hashes.
 set -euo pipefail
 
-DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$DIR/../.." && pwd)"
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 C=mul_chain
 O="$ROOT/tests/groth16/fixtures/bls_mul_chain"
 B="$DIR/build/bls"
 PTAU_POWER=6
-# Blinding scalars for proof_fixed_0.json (< BLS12-381 scalar order r).
-FIXED_R=12345678901234567890
-FIXED_S=98765432109876543210
-PTAU_BEACON=0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20
-ZKEY_BEACON=2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40
-BEACON_ITERS=10
 # BLS12-381 scalar order (the circuit's prime).
 R=52435875175126190479447740508185965837690552500527637822603658699938581184513
-
-if [ ! -f "$DIR/node_modules/snarkjs/build/cli.cjs" ] || [ ! -f "$DIR/node_modules/circom2/cli.js" ]; then
-    npm ci --prefix "$DIR" --no-audit --no-fund
-fi
-SNARKJS=(node "$DIR/node_modules/snarkjs/build/cli.cjs")
-CIRCOM=(node "$DIR/node_modules/circom2/cli.js")
-
-run() { echo "+ $*" >&2; "$@"; }
 
 rm -rf "$B" "$O"
 mkdir -p "$B/ptau" "$O"
