@@ -1,5 +1,9 @@
 """The bucket (Pippenger) method as two device loops, each with a single point-addition call site.
 
+On the CPU backend `window_sums` hands the whole bucket accumulation to the C++ kernel of
+`supervm_jax.native` (the classic bucket method, same sums); the device loops below are the GPU path
+and the reference it is tested against.
+
 Notation: n points P_i, scalars k_i = sum_w d_{i,w} 2^(c w) with signed digits d in [-2^(c-1), 2^(c-1)]
 (W windows of c bits), M = 2^(c-1) buckets per window. For one window the bucket method computes
 
