@@ -199,8 +199,13 @@ class Groth16Prover:
         """Proofs for several witnesses of this circuit: the QAP work runs batched on device, the MSMs
         run one proof at a time, each sharded over the mesh. Returns [(proof, public), ...]."""
         ws = [self._witness(w, i) for i, w in enumerate(witnesses)]
-        if blinding is not None and len(blinding) != len(ws):
-            raise ValueError(f"{len(blinding)} blinding pairs for {len(ws)} witnesses")
+        if blinding is not None:
+            if len(blinding) != len(ws):
+                raise ValueError(f"{len(blinding)} blinding pairs for {len(ws)} witnesses")
+            for pair in blinding:  # checked before any device work
+                for name, v in zip(("r", "s"), pair):
+                    if not isinstance(v, int) or not 0 <= v < self.curve.r:
+                        raise ValueError(f"blinding {name} must be an int in [0, r)")
         if not ws:
             return []
         key = self.zkey
@@ -220,9 +225,6 @@ class Groth16Prover:
 
     def _assemble(self, w: Witness, scalars_h: np.ndarray, r: int, s: int) -> tuple[dict, list[str]]:
         key, host = self.zkey, host_groups(self.curve)
-        for name, v in (("r", r), ("s", s)):
-            if not isinstance(v, int) or not 0 <= v < self.curve.r:
-                raise ValueError(f"blinding {name} must be an int in [0, r)")
         a = host.g1(self._msm["a"](w.limbs))
         b1 = host.g1(self._msm["b1"](w.limbs))
         b2 = host.g2(self._msm["b2"](w.limbs))
