@@ -31,21 +31,8 @@ struct Field {
   u64 p[N];
   u64 n0;  // -p^-1 mod 2^64
 
-  // a + top 2^(64 N) (< 2p) reduced to [0, p), branch-free.
-  inline void reduce_once(u64* a, u64 top) const {
-    u64 d[N];
-    u64 borrow = 0;
-#pragma GCC unroll 8
-    for (int i = 0; i < N; ++i) {
-      u128 x = (u128)a[i] - p[i] - borrow;
-      d[i] = (u64)x;
-      borrow = (u64)(x >> 64) & 1;
-    }
-    const u64 keep_d = -(u64)((top | (borrow ^ 1)) & 1);  // a >= p
-#pragma GCC unroll 8
-    for (int i = 0; i < N; ++i) a[i] = (d[i] & keep_d) | (a[i] & ~keep_d);
-  }
-  inline void add(u64* r, const u64* a, const u64* b) const {
+  // r = a + b over N words; returns the carry out.
+  static inline u64 add_words(u64* r, const u64* a, const u64* b) {
     u64 carry = 0;
 #pragma GCC unroll 8
     for (int i = 0; i < N; ++i) {
@@ -53,9 +40,10 @@ struct Field {
       r[i] = (u64)s;
       carry = (u64)(s >> 64);
     }
-    reduce_once(r, carry);
+    return carry;
   }
-  inline void sub(u64* r, const u64* a, const u64* b) const {
+  // r = a - b over N words; returns the borrow out.
+  static inline u64 sub_words(u64* r, const u64* a, const u64* b) {
     u64 borrow = 0;
 #pragma GCC unroll 8
     for (int i = 0; i < N; ++i) {
@@ -63,14 +51,23 @@ struct Field {
       r[i] = (u64)d;
       borrow = (u64)(d >> 64) & 1;
     }
-    const u64 mask = -borrow;  // add p back where the subtraction wrapped
-    u64 carry = 0;
+    return borrow;
+  }
+  // a + top 2^(64 N) (< 2p) reduced to [0, p), branch-free.
+  inline void reduce_once(u64* a, u64 top) const {
+    u64 d[N];
+    const u64 borrow = sub_words(d, a, p);
+    const u64 keep_d = -(u64)((top | (borrow ^ 1)) & 1);  // a >= p
 #pragma GCC unroll 8
-    for (int i = 0; i < N; ++i) {
-      u128 s = (u128)r[i] + (p[i] & mask) + carry;
-      r[i] = (u64)s;
-      carry = (u64)(s >> 64);
-    }
+    for (int i = 0; i < N; ++i) a[i] = (d[i] & keep_d) | (a[i] & ~keep_d);
+  }
+  inline void add(u64* r, const u64* a, const u64* b) const { reduce_once(r, add_words(r, a, b)); }
+  inline void sub(u64* r, const u64* a, const u64* b) const {
+    const u64 mask = -sub_words(r, a, b);  // add p back where the subtraction wrapped
+    u64 p_masked[N];
+#pragma GCC unroll 8
+    for (int i = 0; i < N; ++i) p_masked[i] = p[i] & mask;
+    add_words(r, r, p_masked);
   }
   // CIOS Montgomery product a b 2^(-64 N) mod p, fully reduced. Not inlined: one copy of the
   // unrolled product keeps the point addition in the instruction cache (inlined 14 times, the
