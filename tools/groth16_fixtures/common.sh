@@ -17,3 +17,15 @@ SNARKJS=(node "$DIR/node_modules/snarkjs/build/cli.cjs")
 CIRCOM=(node "$DIR/node_modules/circom2/cli.js")
 
 run() { echo "+ $*" >&2; "$@"; }
+
+# setup_key NAME OUT BUILD PTAU: Groth16 key for OUT/circuit.r1cs from the ptau (setup, one public
+# beacon, verify), its verification key, and OUT/info.json (reads BUILD/r1cs_info.log).
+setup_key() {
+    local name=$1 out=$2 build=$3 ptau=$4
+    run "${SNARKJS[@]}" groth16 setup "$out/circuit.r1cs" "$ptau" "$build/circuit_0000.zkey"
+    run "${SNARKJS[@]}" zkey beacon "$build/circuit_0000.zkey" "$out/circuit_final.zkey" \
+        "$ZKEY_BEACON" "$BEACON_ITERS" -n="supervm_jax insecure test beacon ($name)"
+    run "${SNARKJS[@]}" zkey verify "$out/circuit.r1cs" "$ptau" "$out/circuit_final.zkey" > "$build/zkey_verify.log"
+    run "${SNARKJS[@]}" zkey export verificationkey "$out/circuit_final.zkey" "$out/verification_key.json"
+    run node "$DIR/info.js" "$out/circuit.r1cs" "$out/circuit_final.zkey" "$build/r1cs_info.log" "$out/info.json"
+}

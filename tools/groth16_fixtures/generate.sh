@@ -51,13 +51,7 @@ for C in "${CIRCUITS[@]}"; do
     cp "$B/$C.r1cs" "$O/circuit.r1cs"
     run "${SNARKJS[@]}" r1cs info "$O/circuit.r1cs" | tee "$B/r1cs_info.log"
 
-    run "${SNARKJS[@]}" groth16 setup "$O/circuit.r1cs" "$PT/pot_final.ptau" "$B/circuit_0000.zkey"
-    run "${SNARKJS[@]}" zkey beacon "$B/circuit_0000.zkey" "$O/circuit_final.zkey" \
-        "$ZKEY_BEACON" "$BEACON_ITERS" -n="supervm_jax insecure test beacon ($C)"
-    run "${SNARKJS[@]}" zkey verify "$O/circuit.r1cs" "$PT/pot_final.ptau" "$O/circuit_final.zkey" \
-        > "$B/zkey_verify.log"
-    run "${SNARKJS[@]}" zkey export verificationkey "$O/circuit_final.zkey" "$O/verification_key.json"
-    run node "$DIR/info.js" "$O/circuit.r1cs" "$O/circuit_final.zkey" "$B/r1cs_info.log" "$O/info.json"
+    setup_key "$C" "$O" "$B" "$PT/pot_final.ptau"
 
     for K in 0 1 2; do
         cp "$BUILD/inputs/$C/input_$K.json" "$O/input_$K.json"

@@ -38,13 +38,7 @@ cp "$B/$C.r1cs" "$O/circuit.r1cs"
 run "${SNARKJS[@]}" r1cs info "$O/circuit.r1cs" | tee "$B/r1cs_info.log"
 grep -q "Curve: bls12-381" "$B/r1cs_info.log"
 
-run "${SNARKJS[@]}" groth16 setup "$O/circuit.r1cs" "$PT/pot_final.ptau" "$B/circuit_0000.zkey"
-run "${SNARKJS[@]}" zkey beacon "$B/circuit_0000.zkey" "$O/circuit_final.zkey" \
-    "$ZKEY_BEACON" "$BEACON_ITERS" -n="supervm_jax insecure test beacon ($C, bls12381)"
-run "${SNARKJS[@]}" zkey verify "$O/circuit.r1cs" "$PT/pot_final.ptau" "$O/circuit_final.zkey" \
-    > "$B/zkey_verify.log"
-run "${SNARKJS[@]}" zkey export verificationkey "$O/circuit_final.zkey" "$O/verification_key.json"
-run node "$DIR/info.js" "$O/circuit.r1cs" "$O/circuit_final.zkey" "$B/r1cs_info.log" "$O/info.json"
+setup_key "$C, bls12381" "$O" "$B" "$PT/pot_final.ptau"
 
 # ---- inputs: K=0 small values, K=1 values near r (x = r - 2, k = r - 1) ----
 printf '{\n "x": "3",\n "k": "7"\n}\n' > "$O/input_0.json"
