@@ -1,12 +1,15 @@
 """The curves supervm_jax supports: parameter objects only (the algorithms live in `weierstrass.py`).
 
 Constants are the published ones (EIP-196/197 for BN254, the IETF pairing-friendly-curves draft and
-ZCash for BLS12-381, SEC 2 for secp256k1); the tests cross-check every one against py_ecc.
+ZCash for BLS12-381, SEC 2 for secp256k1, RFC 8032 for ed25519); the tests cross-check every one against py_ecc.
 """
 
 from supervm_jax.curve.coords import ExtCoords, PrimeCoords
+from supervm_jax.curve.edwards import TwistedEdwards
 from supervm_jax.curve.weierstrass import ShortWeierstrass
-from supervm_jax.field import BLS12_381_FQ, BLS12_381_FR, BN254_FQ, BN254_FR, SECP256K1_FN, SECP256K1_FP
+from supervm_jax.field import (
+    BLS12_381_FQ, BLS12_381_FR, BN254_FQ, BN254_FR, ED25519_FN, ED25519_FP, SECP256K1_FN, SECP256K1_FP,
+)
 from supervm_jax.field.fq2 import BLS12_381_FQ2, BN254_FQ2
 
 BN254_G1 = ShortWeierstrass(
@@ -58,4 +61,14 @@ SECP256K1 = ShortWeierstrass(
     scalar_field=SECP256K1_FN, cofactor_is_one=True, py_ecc=("py_ecc.secp256k1.secp256k1", "affine"),
 )
 
-ALL_CURVES = (BN254_G1, BN254_G2, BLS12_381_G1, BLS12_381_G2, SECP256K1)
+# edwards25519 (RFC 8032, section 5.1): d = -121665 / 121666, base point B with y = 4/5, x even.
+ED25519 = TwistedEdwards(
+    "ED25519", PrimeCoords(ED25519_FP), a=-1,
+    d=0x52036CEE2B6FFE738CC740797779E89800700A4D4141D8AB75EB4DCA135978A3,
+    order=ED25519_FN.modulus, cofactor=8,
+    generator=(0x216936D3CD6E53FEC0A4E231FDD6DC5C692CC7609525A7B2C9562D608F25D51A,
+               0x6666666666666666666666666666666666666666666666666666666666666658),
+    scalar_field=ED25519_FN,
+)
+
+ALL_CURVES = (BN254_G1, BN254_G2, BLS12_381_G1, BLS12_381_G2, SECP256K1)  # the short-Weierstrass groups

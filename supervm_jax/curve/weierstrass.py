@@ -26,7 +26,6 @@ names (identity, add, double, neg, select, eq, is_identity); `supervm_jax.msm` u
 
 from __future__ import annotations
 
-import functools
 import importlib
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -34,8 +33,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
+from supervm_jax.curve.group import GENERIC_KERNELS, Group, _bucket
+from supervm_jax.field import montgomery as mont
 from supervm_jax.pmap.compat import with_x64
 
 # -- kernels --------------------------------------------------------------------------------------
@@ -125,60 +125,39 @@ def is_on_curve(curve: "ShortWeierstrass", P: jax.Array) -> jax.Array:
     return F.eq(y2z, rhs) & ~(F.is_zero(X) & F.is_zero(Y) & F.is_zero(Z))
 
 
-def scalar_mul_bits(curve: "ShortWeierstrass", P: jax.Array, bits: jax.Array) -> jax.Array:
-    """k P per batch position by a Montgomery ladder; bits: (nbits, *batch) bool, most significant first
-    (batch may broadcast, e.g. (nbits, 1) for one scalar). One complete addition per bit, on a stacked
-    batch of (R0 + R1, 2 T) with T = R_bit, so the ladder is one add call site and has no branches."""
-    batch = P.shape[1 + len(curve.coords.elem_shape):]
-    bits = jnp.broadcast_to(bits, bits.shape[:1] + batch)
-    n = int(np.prod(batch)) if batch else 1
-    pf = P.reshape(P.shape[: P.ndim - len(batch)] + (n,))
-    bf = bits.reshape(bits.shape[0], n)
+def lift_x(curve: "ShortWeierstrass", x_std: jax.Array, odd: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The point with x-coordinate x and y of parity `odd`, for prime-field curves with p = 3 mod 4
+    (SEC 1 decompression, BIP-340's lift_x with odd = False).
 
-    def step(i, carry):
-        r0, r1 = carry
-        bit = bf[i]
-        t = select(curve, bit, r1, r0)
-        out = add(curve, jnp.concatenate([r0, t], axis=-1), jnp.concatenate([r1, t], axis=-1))
-        s, d = out[..., :n], out[..., n:]
-        return select(curve, bit, s, d), select(curve, bit, d, s)
-
-    r0, _ = lax.fori_loop(0, bf.shape[0], step, (identity(curve, (n,)), pf))
-    return r0.reshape(P.shape)
-
-
-def in_subgroup(curve: "ShortWeierstrass", P: jax.Array) -> jax.Array:
-    """Boolean (batch): on the curve and r P = identity (just on-curve where the cofactor is 1)."""
-    on = is_on_curve(curve, P)
-    if curve.cofactor_is_one:
-        return on
-    bits = jnp.asarray(int_bits(curve.order, curve.order.bit_length()))[:, None]
-    return on & is_identity(curve, scalar_mul_bits(curve, P, bits))
-
-
-def int_bits(k: int, nbits: int) -> np.ndarray:
-    """Bits of k, most significant first, shape (nbits,) bool."""
-    return np.array([(k >> i) & 1 for i in range(nbits - 1, -1, -1)], bool)
+    x_std: (L, n) uint32 standard-form limbs, values < p (callers check); odd: (n,) bool. Returns
+    (points (3, L, n), ok (n,) bool); ok is False where x^3 + b is not a square (the slot then holds
+    the identity). One exponentiation by (p + 1) / 4 per lane."""
+    F = curve.coords
+    spec = F.spec
+    x = mont.to_montgomery(spec, x_std)
+    (xx,) = F.mul_many([(x, x)])
+    (xxx,) = F.mul_many([(xx, x)])
+    (rhs,) = F.add_many([(xxx, _const(curve, curve.b, x))])
+    y = mont.pow_int(spec, rhs, (F.modulus + 1) // 4)
+    (yy,) = F.mul_many([(y, y)])
+    ok = F.eq(yy, rhs)
+    y_odd = (mont.from_montgomery(spec, y)[0] & 1) == 1
+    y = jnp.where((y_odd != odd)[None], F.neg(y), y)
+    one = jnp.broadcast_to(_const(curve, 1, x), x.shape)
+    zero = jnp.zeros_like(x)
+    return jnp.stack([jnp.where(ok[None], x, zero), jnp.where(ok[None], y, one), jnp.where(ok[None], one, zero)]), ok
 
 
 _KERNELS = {
     "add": add, "double": double, "neg": neg, "select": select, "is_identity": is_identity, "eq": eq,
-    "is_on_curve": is_on_curve, "scalar_mul_bits": scalar_mul_bits, "in_subgroup": in_subgroup,
-    "identity": identity,
+    "is_on_curve": is_on_curve, "identity": identity, "lift_x": lift_x, **GENERIC_KERNELS,
 }
 
 
 # -- parameter object and public API ---------------------------------------------------------------
 
 
-MIN_BUCKET = 64  # batches up to 64 share one compiled kernel (compiles cost seconds, small batches microseconds)
-
-
-def _bucket(n: int) -> int:
-    return max(MIN_BUCKET, 1 << max(n - 1, 0).bit_length())
-
-
-class ShortWeierstrass:
+class ShortWeierstrass(Group):
     """A prime-order (sub)group of y^2 = x^3 + a x + b over a coordinate field (Fq or Fq2).
 
     Attributes:
@@ -214,87 +193,19 @@ class ShortWeierstrass:
     def __repr__(self) -> str:
         return f"ShortWeierstrass({self.name})"
 
-    # kernels
-    def kernel(self, name: str):
-        """Pure kernel `name` with this curve bound (trace under x64_scope): add(P, Q), double(P),
-        neg(P), select(cond, P, Q), is_identity(P), eq(P, Q), is_on_curve(P), in_subgroup(P),
-        scalar_mul_bits(P, bits), identity(batch_shape)."""
-        return self._kernels[name]
+    KERNELS = _KERNELS
 
-    @functools.cached_property
-    def _kernels(self) -> dict:
-        return {name: functools.partial(fn, self) for name, fn in _KERNELS.items()}
-
-    @functools.cached_property
-    def _jitted(self) -> dict:
-        return {name: jax.jit(self._kernels[name]) for name in
-                ("add", "double", "neg", "eq", "is_identity", "is_on_curve", "in_subgroup", "scalar_mul_bits")}
-
-    def _check(self, *arrays: jax.Array) -> int:
-        n = None
-        for x in arrays:
-            if getattr(x, "dtype", None) != jnp.uint32 or tuple(x.shape[:-1]) != self.point_shape:
-                raise ValueError(f"{self.name}: expected uint32 points of shape {self.point_shape} + (n,), got "
-                                 f"{getattr(x, 'dtype', None)} {getattr(x, 'shape', None)}")
-            if n is not None and x.shape[-1] != n:
-                raise ValueError(f"{self.name}: batch lengths differ: {n} vs {x.shape[-1]}")
-            n = x.shape[-1]
-        return n
-
-    def _run(self, name: str, *arrays: jax.Array, extra: tuple = ()) -> jax.Array:
-        """Runs a jitted kernel with the batch padded to a power-of-two bucket (fewer compiles)."""
-        n = self._check(*arrays)
+    def lift_x(self, x_std: np.ndarray, odd: np.ndarray) -> tuple[jax.Array, np.ndarray]:
+        """Host entry to the `lift_x` kernel: x_std (L, n) uint32 standard-form limbs (< p), odd (n,)
+        bool -> (points (3, L, n) on device, ok (n,) numpy bool). Batches padded to power-of-two
+        buckets (few compiles)."""
+        if self.coords.degree != 1 or self.coords.modulus % 4 != 3:
+            raise NotImplementedError(f"{self.name}: lift_x needs a prime field with p = 3 mod 4")
+        n = x_std.shape[-1]
         size = _bucket(n)
-        padded = [jnp.pad(jnp.asarray(x), [(0, 0)] * (x.ndim - 1) + [(0, size - n)]) for x in arrays]
-        padded_extra = [jnp.pad(e, [(0, 0)] * (e.ndim - 1) + [(0, size - n)]) if e.shape[-1] == n and n != 1 else e
-                        for e in extra]
-        out = with_x64(self._jitted[name])(*padded, *padded_extra)
-        return out[..., :n]
-
-    def add(self, P: jax.Array, Q: jax.Array) -> jax.Array:
-        """P + Q for point batches of shape (3, *elem_shape, n)."""
-        return self._run("add", P, Q)
-
-    def double(self, P: jax.Array) -> jax.Array:
-        """2P."""
-        return self._run("double", P)
-
-    def neg(self, P: jax.Array) -> jax.Array:
-        """-P."""
-        return self._run("neg", P)
-
-    def eq(self, P: jax.Array, Q: jax.Array) -> np.ndarray:
-        """Boolean (n,): P == Q as group elements."""
-        return np.asarray(self._run("eq", P, Q))
-
-    def is_identity(self, P: jax.Array) -> np.ndarray:
-        """Boolean (n,): P is the point at infinity."""
-        return np.asarray(self._run("is_identity", P))
-
-    def is_on_curve(self, P: jax.Array) -> np.ndarray:
-        """Boolean (n,)."""
-        return np.asarray(self._run("is_on_curve", P))
-
-    def in_subgroup(self, P: jax.Array) -> np.ndarray:
-        """Boolean (n,): on the curve and in the order-r subgroup (a scalar multiplication by r unless
-        the cofactor is 1)."""
-        return np.asarray(self._run("in_subgroup", P))
-
-    def scalar_mul(self, P: jax.Array, scalars: int | Sequence[int]) -> jax.Array:
-        """k_i P_i (or k P_i for one int k). Scalars must be ints in [0, r) (ValueError naming the index)."""
-        n = self._check(P)
-        ks = [scalars] if isinstance(scalars, (int, np.integer)) else list(scalars)
-        if len(ks) not in (1, n):
-            raise ValueError(f"{self.name}.scalar_mul: {len(ks)} scalars for {n} points")
-        for i, k in enumerate(ks):
-            if not isinstance(k, (int, np.integer)) or not 0 <= k < self.order:
-                raise ValueError(f"{self.name}.scalar_mul: scalar {i} = {k!r} is not an int in [0, r)")
-        bits = np.stack([int_bits(int(k), self.scalar_bits) for k in ks], axis=1)
-        return self._run("scalar_mul_bits", P, extra=(jnp.asarray(bits),))
-
-    def generator_points(self, n: int = 1) -> jax.Array:
-        """The generator repeated n times, (3, *elem_shape, n)."""
-        return self.from_affine([self.generator] * n)
+        fn = self.__dict__.setdefault("_lift_x_jit", with_x64(jax.jit(self.kernel("lift_x"))))
+        pts, ok = fn(jnp.asarray(np.pad(x_std, [(0, 0), (0, size - n)])), jnp.asarray(np.pad(odd, (0, size - n))))
+        return pts[..., :n], np.asarray(ok)[:n]
 
     # -- host conversions ---------------------------------------------------------------------------
 
@@ -322,29 +233,6 @@ class ShortWeierstrass:
         z = np.where(finite, one, 0).astype(np.uint32)
         y = np.where(finite, y, one).astype(np.uint32)
         return np.stack([x, y, z])
-
-    def from_affine(self, points: Iterable[Any], subgroup_check: bool = False) -> jax.Array:
-        """Affine points (see `affine_limbs`; None = identity) -> device array (3, *elem_shape, n).
-
-        Checks: coordinates canonical, point on the curve, and with subgroup_check=True membership in
-        the order-r subgroup (always implied where the cofactor is 1). Raises ValueError naming the
-        first bad index."""
-        P = jnp.asarray(self.affine_limbs(points))
-        self.validate(P, subgroup_check)
-        return P
-
-    def validate(self, P: jax.Array, subgroup_check: bool = False) -> None:
-        """Raises ValueError naming the first point not on the curve (or, with subgroup_check, not in
-        the subgroup)."""
-        if P.shape[-1] == 0:
-            return
-        ok = self.is_on_curve(P)
-        if not ok.all():
-            raise ValueError(f"{self.name}: point {int(np.argmin(ok))} is not on the curve")
-        if subgroup_check and not self.cofactor_is_one:
-            ok = self.in_subgroup(P)
-            if not ok.all():
-                raise ValueError(f"{self.name}: point {int(np.argmin(ok))} is not in the prime-order subgroup")
 
     def to_affine(self, P: jax.Array) -> list[Any]:
         """(3, *elem_shape, n) -> list of affine values, None for the identity (host Python inversion)."""
@@ -411,128 +299,3 @@ class ShortWeierstrass:
         if self.coords.degree == 1:
             return (int(x.n), int(y.n))
         return (tuple(int(c) for c in x.coeffs), tuple(int(c) for c in y.coeffs))
-
-    # -- fixed-base multiples of the generator (byte-window comb) -----------------------------------
-
-    GENERATOR_CHUNK = 1 << 15  # points per device call of `generator_mul` (bounded memory, one compile)
-
-    @functools.cached_property
-    def generator_table(self) -> jax.Array:
-        """(3, *elem_shape, W * 256) device table of b 2^(8 w) G for window w < W = ceil(bits / 8),
-        byte b < 256, entry w * 256 + b (b = 0 is the identity). Built once per curve on device."""
-        with _x64_scope():
-            G = jnp.asarray(self.affine_limbs([self.generator]))
-            return _generator_table_kernel(self)(G)
-
-    def generator_mul(self, scalars: Sequence[int] | np.ndarray, *, mesh=None, affine: bool = False) -> jax.Array:
-        """k_i G for many scalars: a fixed-base comb over byte windows (`generator_table`), summed by
-        one `lax.fori_loop` with a single complete-addition call site (W = 32 additions per point),
-        sharded over `mesh` (default: all devices) in chunks of GENERATOR_CHUNK points.
-
-        scalars: ints in [0, r), or an (n, L) uint32 array of little-endian standard-form limbs
-        (values < r). Returns (3, *elem_shape, n) projective points, or with affine=True the affine
-        coordinates (2, *elem_shape, n) in Montgomery form, (0, 0) for the identity (k = 0),
-        normalized on device by one batch inversion per chunk."""
-        digits = _scalar_bytes(self, scalars)  # (W, n) int32
-        n = digits.shape[1]
-        out_rows = 2 if affine else 3
-        if n == 0:
-            return jnp.zeros((out_rows,) + tuple(self.coords.elem_shape) + (0,), jnp.uint32)
-        from supervm_jax.pmap.sharding import device_mesh, padded_length
-
-        mesh = mesh or device_mesh()
-        chunk = padded_length(min(_bucket(n), self.GENERATOR_CHUNK), mesh.size)
-        total = -(-n // chunk) * chunk
-        if total > n:  # pad with the scalar 1 (never the identity: keeps the batch inversion clean)
-            pad = np.zeros((digits.shape[0], total - n), np.int32)
-            pad[0] = 1
-            digits = np.concatenate([digits, pad], axis=1)
-        table = self.generator_table
-        fn = _generator_comb_program(self, mesh, affine)
-        parts = []
-        with _x64_scope():
-            for start in range(0, total, chunk):
-                parts.append(fn(table, jnp.asarray(digits[:, start : start + chunk])))
-        out = parts[0] if len(parts) == 1 else jnp.concatenate(parts, axis=-1)
-        return out[..., :n]
-
-
-def _x64_scope():
-    from supervm_jax.pmap.compat import x64_scope
-
-    return x64_scope()
-
-
-def _scalar_bytes(curve: ShortWeierstrass, scalars) -> np.ndarray:
-    """Scalars (ints or (n, L) uint32 limbs, each in [0, r)) -> (W, n) int32 little-endian bytes."""
-    W = -(-curve.scalar_bits // 8)
-    if isinstance(scalars, np.ndarray) and scalars.ndim == 2:
-        from supervm_jax.field.limbs import first_not_below
-
-        limbs = np.ascontiguousarray(scalars, "<u4")
-        bad = first_not_below(limbs, curve.order)
-        if bad is not None:
-            raise ValueError(f"{curve.name}.generator_mul: scalar {bad} is not in [0, r)")
-        raw = limbs.view(np.uint8).reshape(limbs.shape[0], -1)
-        if raw.shape[1] < W:
-            raw = np.pad(raw, [(0, 0), (0, W - raw.shape[1])])
-        return np.ascontiguousarray(raw[:, :W].T).astype(np.int32)
-    ks = list(scalars)
-    for i, k in enumerate(ks):
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 0 <= k < curve.order:
-            raise ValueError(f"{curve.name}.generator_mul: scalar {i} = {k!r} is not an int in [0, r)")
-    raw = b"".join(int(k).to_bytes(W, "little") for k in ks)
-    return np.ascontiguousarray(np.frombuffer(raw, np.uint8).reshape(len(ks), W).T).astype(np.int32)
-
-
-@functools.lru_cache(maxsize=None)
-def _generator_table_kernel(curve: ShortWeierstrass):
-    """jit: G (3, *E, 1) -> (3, *E, W * 256) with entry w * 256 + b = b 2^(8 w) G."""
-    W = -(-curve.scalar_bits // 8)
-
-    def run(G):
-        def window(carry, _):
-            nxt = lax.fori_loop(0, 8, lambda _, x: double(curve, x), carry)
-            return nxt, carry[..., 0]
-
-        _, bases = lax.scan(window, G, None, length=W)  # (W, 3, *E)
-        bases = jnp.moveaxis(bases, 0, -1)  # (3, *E, W)
-
-        def multiple(acc, _):
-            return add(curve, acc, bases), acc
-
-        _, rows = lax.scan(multiple, identity(curve, (W,)), None, length=256)  # (256, 3, *E, W): b * base_w
-        return jnp.moveaxis(rows, 0, -1).reshape(bases.shape[:-1] + (W * 256,))
-
-    return jax.jit(run)
-
-
-def _generator_comb(curve: ShortWeierstrass, affine: bool, table: jax.Array, digits: jax.Array) -> jax.Array:
-    """Kernel: sum_w table[w * 256 + digits[w]] for digits (W, n) -> (3, *E, n) (or affine (2, *E, n))."""
-    W = digits.shape[0]
-
-    def step(w, acc):
-        return add(curve, acc, jnp.take(table, w * 256 + digits[w], axis=-1))
-
-    acc = lax.fori_loop(1, W, step, jnp.take(table, digits[0], axis=-1))
-    if not affine:
-        return acc
-    F = curve.coords
-    zinv = F.batch_inv(acc[2])
-    x, y = F.mul_many([(acc[0], zinv), (acc[1], zinv)])
-    return jnp.stack([x, y])  # the identity (Z = 0) gives zinv = 0, so (0, 0)
-
-
-@functools.lru_cache(maxsize=64)
-def _generator_comb_program(curve: ShortWeierstrass, mesh, affine: bool):
-    from jax.sharding import PartitionSpec
-
-    from supervm_jax.pmap.compat import shard_map
-    from supervm_jax.pmap.sharding import BATCH_AXIS
-
-    E = len(curve.coords.elem_shape)
-    kernel = functools.partial(_generator_comb, curve, affine)
-    table_spec = PartitionSpec(*([None] * (2 + E)))
-    out_spec = PartitionSpec(*([None] * (1 + E) + [BATCH_AXIS]))
-    return jax.jit(shard_map(kernel, mesh=mesh, in_specs=(table_spec, PartitionSpec(None, BATCH_AXIS)),
-                             out_specs=out_spec))

@@ -166,13 +166,12 @@ def _points_array(curve: ShortWeierstrass, points: Any, what: str) -> jax.Array:
 
 
 def _pad_identity(curve: ShortWeierstrass, points: jax.Array, total: int) -> jax.Array:
-    """points (3, *E, B, n) -> (3, *E, B, total), the new entries the identity (0 : 1 : 0)."""
+    """points (*point_shape, B, n) -> (*point_shape, B, total), the new entries the curve's identity."""
     n = points.shape[-1]
     if n == total:
         return points
-    pts = jnp.pad(points, [(0, 0)] * (points.ndim - 1) + [(0, total - n)])
-    ident_y = jnp.asarray(curve.coords.constant(1)).reshape(curve.coords.elem_shape + (1, 1))
-    return pts.at[1, ..., n:].set(jnp.broadcast_to(ident_y, pts[1, ..., n:].shape))
+    pad = curve.kernel("identity")((points.shape[-2], total - n))
+    return jnp.concatenate([points, pad], axis=-1)
 
 
 def _run(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, c: int, mesh: Mesh | None,

@@ -1,0 +1,120 @@
+"""secp256k1 ECDSA verification for whole batches, with libsecp256k1's rules.
+
+Per signature (r, s) on a 32-byte message hash under a SEC1 public key Q, the result is True when:
+
+* the key parses as libsecp256k1's `secp256k1_ec_pubkey_parse` does: 33 bytes 02/03 || x (x < p and
+  x^3 + 7 a square), or 65 bytes 04 || x || y, or the hybrid 06/07 || x || y whose prefix parity
+  matches y (x, y < p and on the curve);
+* 1 <= r < n and 1 <= s < n (the compact encoding is big-endian r || s), and with low_s=True (the
+  default, as `secp256k1_ecdsa_verify`) s <= n / 2;
+* R = [e s^-1] G + [r s^-1] Q is not the point at infinity and x(R) = r mod n, where e is the hash
+  read big-endian and reduced mod n. The comparison is made projectively, X = r Z or, when
+  r + n < p, X = (r + n) Z (no inversion).
+
+Host: parsing, e, and the inverses s^-1 mod n (Python ints). Device: key decompression or the
+on-curve check, and the double-scalar multiplication (`kernels.double_mul`), in one sharded program.
+There is no batch equation for ECDSA (R's y is not part of the signature).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax.numpy as jnp
+import numpy as np
+
+from supervm_jax.curve import SECP256K1
+from supervm_jax.field import montgomery as mont
+from supervm_jax.sigverify import inputs
+from supervm_jax.sigverify.kernels import (
+    be_bytes_to_limbs, comb_digits, double_mul, ints_to_le_bytes, ints_to_limbs, run_sharded, window_digits,
+)
+
+N = SECP256K1.order
+P = SECP256K1.coords.modulus
+
+
+def ecdsa_verify(public_keys, message_hashes, signatures, *, low_s: bool = True, mesh=None) -> np.ndarray:
+    """Verifies n secp256k1 ECDSA signatures; returns a numpy bool array of shape (n,).
+
+    public_keys: n SEC1 keys of 33 or 65 bytes (a sequence of bytes, or an (n, 33) / (n, 65) uint8
+    array); message_hashes: n 32-byte hashes; signatures: n 64-byte compact r || s. low_s: reject
+    s > n / 2 (libsecp256k1's rule). mesh: devices to shard over (default all).
+
+    Raises ValueError for a structural problem (wrong type or length, naming the index; different
+    batch sizes). A malformed but well-sized key or signature is just False at its index."""
+    keys = inputs.fixed_rows(public_keys, (33, 65), "public key")
+    hashes = inputs.fixed_rows(message_hashes, 32, "message hash")
+    sigs = inputs.fixed_rows(signatures, 64, "signature")
+    n = inputs.same_count(public_keys=keys, message_hashes=hashes, signatures=sigs)
+    if n == 0:
+        return np.zeros(0, bool)
+    xs = np.zeros((n, 32), np.uint8)
+    ys = np.zeros((n, 32), np.uint8)
+    compressed = np.zeros(n, bool)
+    odd = np.zeros(n, bool)
+    ok = np.zeros(n, bool)
+    for i, key in enumerate(keys):
+        ok[i], compressed[i], odd[i] = _parse_key_prefix(key)
+        xs[i] = key[1:33]
+        if key.size == 65:
+            ys[i] = key[33:]
+    ok &= np.array([x < P for x in inputs.be_ints(xs)]) & np.array([y < P for y in inputs.be_ints(ys)])
+    r = inputs.be_ints(sigs[:, :32])
+    s = inputs.be_ints(sigs[:, 32:])
+    half = N // 2
+    ok &= np.array([0 < ri < N and 0 < si < N and (not low_s or si <= half) for ri, si in zip(r, s)])
+    e = inputs.be_ints(hashes)
+    u1, u2, r_plus_n = [], [], []
+    for i in range(n):
+        if ok[i]:
+            w = pow(s[i], -1, N)
+            u1.append(e[i] % N * w % N)
+            u2.append(r[i] * w % N)
+        else:
+            u1.append(0), u2.append(0)
+        r_plus_n.append(r[i] + N if r[i] + N < P else 0)
+    rn_ok = np.array([v != 0 for v in r_plus_n])
+    r_mod = [ri % P for ri in r]
+    result = run_sharded(_kernel(), (SECP256K1.generator_table,), (
+        be_bytes_to_limbs(xs), be_bytes_to_limbs(ys), compressed, odd,
+        comb_digits(ints_to_le_bytes(u1), 32), window_digits(ints_to_le_bytes(u2)),
+        ints_to_limbs(r_mod), ints_to_limbs(r_plus_n),
+        rn_ok), mesh=mesh)
+    return ok & result
+
+
+def _parse_key_prefix(key: np.ndarray) -> tuple[bool, bool, bool]:
+    """(prefix valid, compressed, y odd) from a 33- or 65-byte key; hybrid keys' parity is checked
+    on device against y (odd carries the prefix's parity)."""
+    prefix = int(key[0])
+    if key.size == 33:
+        return prefix in (2, 3), True, prefix == 3
+    if prefix == 4:
+        return True, False, bool(key[64] & 1)
+    if prefix in (6, 7):
+        return bool(key[64] & 1) == (prefix == 7), False, prefix == 7
+    return False, False, False
+
+
+@functools.lru_cache(maxsize=None)
+def _kernel():
+    """Kernel (table, x, y, compressed, odd, u1 digits, u2 digits, r, r + n, rn_ok) -> bool per lane."""
+    curve = SECP256K1
+    spec = curve.coords.spec
+
+    def kernel(table, x_std, y_std, compressed, odd, u1_digits, u2_digits, r_std, rn_std, rn_ok):
+        lifted, lift_ok = curve.kernel("lift_x")(x_std, odd)
+        one = jnp.broadcast_to(jnp.asarray(curve.coords.constant(1))[:, None], x_std.shape)
+        full = jnp.stack([mont.to_montgomery(spec, x_std), mont.to_montgomery(spec, y_std), one])
+        full_ok = curve.kernel("is_on_curve")(full)
+        Q = curve.kernel("select")(compressed, lifted, full)
+        key_ok = jnp.where(compressed, lift_ok, full_ok)
+        R = double_mul(curve, table, u1_digits, Q, u2_digits)
+        F = curve.coords
+        r_m, rn_m = mont.to_montgomery(spec, r_std), mont.to_montgomery(spec, rn_std)
+        rz, rnz = F.mul_many([(r_m, R[2]), (rn_m, R[2])])
+        match = F.eq(R[0], rz) | (rn_ok & F.eq(R[0], rnz))
+        return key_ok & ~curve.kernel("is_identity")(R) & match
+
+    return kernel

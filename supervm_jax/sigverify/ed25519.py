@@ -1,0 +1,139 @@
+"""Ed25519 signature verification for whole batches, under the ZIP-215 or the libsodium rules.
+
+A signature (R, S) on message M under key A (RFC 8032) is checked against k = SHA-512(R || A || M)
+mod l. Hashing stays on the host (`hashlib`, one call per message); point decoding, the scalar
+multiplications and the batch equation run on device. Per signature the result is one of:
+
+* ``rule="zip215"`` (ZIP-215, as ed25519-zebra): S < l; A and R decode as curve points, with
+  non-canonical encodings (y >= p, x = 0 with the sign bit set) accepted; and the cofactored
+  equation [8]([S]B - R - [k]A) = 0 holds.
+* ``rule="rfc8032"`` (libsodium 1.0.18+'s `crypto_sign_verify_detached`, as PyNaCl ships it): S < l;
+  R's and A's y are not one of the small-order values {0, 1, p - 1, p, p + 1, y8, p - y8} (the
+  encoding blocklist, sign bit ignored); A's y < p; A decodes; and the encoding of [S]B - [k]A
+  equals the 32 bytes of R (the cofactorless equation, which also makes a non-canonical R fail).
+
+Differences between the rules (each is a test): zip215 accepts small-order A and R, non-canonical
+A and R, and signatures that hold only up to a torsion component; rfc8032 rejects all of these.
+
+Methods: ``"single"`` checks every signature by its own double-scalar multiplication
+(`kernels.double_mul`). ``"batch"`` (zip215 only) draws 128-bit z_i from `secrets` and checks
+[8](-(sum z_i S_i) B + sum z_i R_i + sum (z_i k_i) A_i) = 0 with one MSM over 2n + 1 points; if it
+fails, every signature is checked singly, so the results are always the single results (the
+cofactored batch equation is exactly as strict as the cofactored single one). ``"auto"`` takes the
+batch path for zip215 batches of at least BATCH_MIN well-formed signatures.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+
+import jax.numpy as jnp
+import numpy as np
+
+from supervm_jax.curve import ED25519
+from supervm_jax.msm import msm
+from supervm_jax.sigverify import inputs
+from supervm_jax.sigverify.kernels import comb_digits, double_mul, ints_to_le_bytes, run_sharded, window_digits
+
+RULES = ("zip215", "rfc8032")
+METHODS = ("auto", "batch", "single")
+BATCH_MIN = 32  # "auto": below this many signatures the single path's one program is cheaper
+
+L = ED25519.order
+P = ED25519.coords.modulus
+_Y8 = 0x05FC536D880238B13933C6D305ACDFD5F098EFF289F4C345B027B2C28F95E826  # y of the order-8 points
+SMALL_ORDER_Y = frozenset({0, 1, P - 1, P, P + 1, _Y8, P - _Y8})  # libsodium's encoding blocklist
+
+
+def ed25519_verify(public_keys, messages, signatures, rule: str = "zip215", *, method: str = "auto",
+                   mesh=None) -> np.ndarray:
+    """Verifies n Ed25519 signatures; returns a numpy bool array of shape (n,).
+
+    public_keys: n 32-byte encodings (a sequence of bytes or an (n, 32) uint8 array); messages: n
+    messages of any length (bytes, or an (n, k) uint8 array); signatures: n 64-byte R || S.
+    rule: "zip215" (default) or "rfc8032" (see the module docstring). method: "auto", "batch"
+    (zip215 only) or "single". mesh: devices to shard over (default all).
+
+    Raises ValueError for an unknown rule or method, or a structural problem (wrong type or length,
+    naming the index; different batch sizes). A malformed but well-sized key or signature is just
+    False at its index."""
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "batch" and rule != "zip215":
+        raise ValueError("method='batch' needs rule='zip215' (the rfc8032 equation is cofactorless; "
+                         "it is checked per signature)")
+    keys = inputs.fixed_rows(public_keys, 32, "public key")
+    msgs = inputs.messages(messages)
+    sigs = inputs.fixed_rows(signatures, 64, "signature")
+    n = inputs.same_count(public_keys=keys, messages=msgs, signatures=sigs)
+    if n == 0:
+        return np.zeros(0, bool)
+    r_enc, s_enc = sigs[:, :32], sigs[:, 32:]
+    s = inputs.le_ints(s_enc)
+    k = [int.from_bytes(hashlib.sha512(r_enc[i].tobytes() + keys[i].tobytes() + msgs[i]).digest(), "little") % L
+         for i in range(n)]
+    points, decodes, canonical = ED25519.decode(np.concatenate([keys, r_enc]))
+    A, R = points[..., :n], points[..., n:]
+    ok = np.array([v < L for v in s]) & decodes[:n] & decodes[n:]
+    if rule == "rfc8032":
+        y_a, y_r = _y_values(keys), _y_values(r_enc)
+        ok &= np.array([ya < P and ya not in SMALL_ORDER_Y and yr not in SMALL_ORDER_Y for ya, yr in zip(y_a, y_r)])
+        ok &= canonical[n:]  # only a canonical R can equal an encoding we compute
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return ok
+    use_batch = rule == "zip215" and (method == "batch" or (method == "auto" and idx.size >= BATCH_MIN))
+    if use_batch and _batch_equation_holds(A[..., idx], R[..., idx], [s[i] for i in idx], [k[i] for i in idx], mesh):
+        return ok
+    single = run_sharded(_single_kernel(rule == "zip215"), (ED25519.generator_table,),
+                         (comb_digits(s_enc[idx], 32), np.asarray(A[..., idx]),
+                          window_digits(ints_to_le_bytes([k[i] for i in idx])), np.asarray(R[..., idx])), mesh=mesh)
+    ok[idx] = single
+    return ok
+
+
+def _y_values(encodings: np.ndarray) -> list[int]:
+    """The 255-bit y fields of (n, 32) encodings (sign bit cleared), not reduced mod p."""
+    return [v & ((1 << 255) - 1) for v in inputs.le_ints(encodings)]
+
+
+@functools.lru_cache(maxsize=None)
+def _single_kernel(cofactored: bool):
+    """Kernel (table, s digits, A, k digits, R) -> bool per lane: [8]([s]B - [k]A - R) = 0 when
+    cofactored, else [s]B - [k]A = R."""
+    curve = ED25519
+
+    def kernel(table, s_digits, A, k_digits, R):
+        Q = double_mul(curve, table, s_digits, curve.kernel("neg")(A), k_digits)
+        if not cofactored:
+            return curve.kernel("eq")(Q, R)
+        D = curve.kernel("add")(Q, curve.kernel("neg")(R))
+        for _ in range(3):
+            D = curve.kernel("double")(D)
+        return curve.kernel("is_identity")(D)
+
+    return kernel
+
+
+def _batch_equation_holds(A, R, s: list[int], k: list[int], mesh) -> bool:
+    """[8](-(sum z_i s_i) B + sum z_i R_i + sum (z_i k_i) A_i) = 0 for fresh random 128-bit z_i."""
+    z = [1 + secrets.randbelow((1 << 128) - 1) for _ in s]
+    b_coeff = -sum(zi * si for zi, si in zip(z, s)) % L
+    scalars = z + [zi * ki % L for zi, ki in zip(z, k)] + [b_coeff]
+    points = jnp.concatenate([R, A, ED25519.generator_points(1)], axis=-1)
+    total = msm(points, scalars, curve=ED25519, mesh=mesh)
+    return _is_small_order(total)
+
+
+def _is_small_order(pt: tuple[int, int]) -> bool:
+    """[8] pt = identity, for an affine point on the curve (host ints)."""
+    x, y = pt
+    d = ED25519.d
+    for _ in range(3):
+        xx, yy, xy = x * x % P, y * y % P, x * y % P
+        x, y = 2 * xy * pow((1 + d * xx * yy) % P, -1, P) % P, (yy + xx) * pow((1 - d * xx * yy) % P, -1, P) % P
+    return x == 0 and y == 1
