@@ -1,10 +1,16 @@
 """Native CPU kernels reached through the XLA FFI, with the JAX kernels as reference and fallback.
 
 XLA's CPU code generation caps a Montgomery multiply near 9 M/s per core here (docs/PERFORMANCE.md);
-the MSM's bucket accumulation (every point addition but the final Horner combination) is
-therefore also offered as a C++ kernel (`msm_buckets.cc`): the classic bucket method with the same
-complete formula, on 64-bit limbs with 128-bit products. It is used only on the CPU backend; GPUs
-run the JAX kernels (`msm/pippenger.py`), which stay the reference the tests compare against.
+two hot loops are therefore also offered as C++ kernels, on 64-bit limbs with 128-bit products
+(`field64.h`), with the same complete formulas as the JAX kernels:
+
+* `msm_buckets.cc`: the MSM's bucket accumulation (every point addition but the final Horner
+  combination), the classic bucket method (`msm/pippenger.py`);
+* `double_mul.cc`: the signature verifiers' per-lane [a] G + [b] P (`sigverify/kernels.py`), for
+  secp256k1 and ed25519.
+
+They are used only on the CPU backend; GPUs run the JAX kernels, which stay the reference the tests
+compare against.
 
 The shared library is compiled on first use with the system C++ compiler (`g++ -O3 -march=native`)
 into `~/.cache/supervm_jax/native/` (override: SUPERVM_NATIVE_CACHE), keyed by the source and the
@@ -28,8 +34,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-_SOURCE = Path(__file__).with_name("msm_buckets.cc")
+_HERE = Path(__file__).parent
+_SOURCES = [_HERE / "msm_buckets.cc", _HERE / "double_mul.cc"]
+_HEADERS = [_HERE / "field64.h"]
 _TARGET = "supervm_msm_bucket_sums"
+_DOUBLE_MUL_TARGET = "supervm_double_mul"
 _log = logging.getLogger(__name__)
 
 
@@ -43,16 +52,16 @@ def _build() -> Path | None:
     if compiler is None:
         _log.warning("supervm_jax.native: no C++ compiler; using the JAX MSM kernels")
         return None
-    source = _SOURCE.read_bytes()
+    source = b"".join(f.read_bytes() for f in _SOURCES + _HEADERS)
     key = hashlib.sha256(source + jax.__version__.encode() + jax.lib.__version__.encode()).hexdigest()[:16]
-    out = _cache_dir() / f"msm_buckets-{key}.so"
+    out = _cache_dir() / f"supervm_native-{key}.so"
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
     os.close(fd)
     cmd = [compiler, "-O3", "-march=native", "-std=c++17", "-shared", "-fPIC", f"-I{jax.ffi.include_dir()}",
-           str(_SOURCE), "-o", tmp]
+           *map(str, _SOURCES), "-o", tmp]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         Path(tmp).unlink(missing_ok=True)
@@ -69,6 +78,7 @@ def _registered() -> bool:
         return False
     lib = ctypes.cdll.LoadLibrary(str(path))
     jax.ffi.register_ffi_target(_TARGET, jax.ffi.pycapsule(lib.SupervmMsmBucketSums), platform="cpu")
+    jax.ffi.register_ffi_target(_DOUBLE_MUL_TARGET, jax.ffi.pycapsule(lib.SupervmDoubleMul), platform="cpu")
     return True
 
 
@@ -109,3 +119,42 @@ def bucket_sums(curve, points: jax.Array, digits: jax.Array, *, c: int) -> jax.A
     call = jax.ffi.ffi_call(_TARGET, out)
     return call(jnp.asarray(_consts(curve)), points, digits.astype(jnp.int32), n64=np.int64(curve.coords.n_limbs // 2),
                 degree=np.int64(curve.coords.degree), c_bits=np.int64(c))
+
+
+_FORMS = {"short_weierstrass": 0, "twisted_edwards": 1}
+
+
+def double_mul_available(curve, platform: str = "cpu") -> bool:
+    """True when the native double-scalar kernel serves `curve` on `platform` (the mesh's): enabled,
+    CPU, a 256-bit prime-field curve of either form, and the library built and registered."""
+    if not ENABLED or platform != "cpu" or getattr(curve, "form", None) not in _FORMS:
+        return False
+    if curve.coords.degree != 1 or curve.coords.n_limbs != 8:
+        return False
+    return _registered()
+
+
+def _double_mul_consts(curve) -> np.ndarray:
+    """uint32: p, -p^-1 mod 2^64, Montgomery 1, Montgomery (3 b | 2 d)."""
+    p = curve.coords.modulus
+    R = 1 << 256
+    k = curve.b3 if curve.form == "short_weierstrass" else curve.d2
+    values = [p, (-pow(p, -1, 1 << 64)) % (1 << 64), R % p, k * R % p]
+    raw = b"".join(v.to_bytes(w, "little") for v, w in zip(values, [32, 8, 32, 32]))
+    return np.frombuffer(raw, "<u4").astype(np.uint32)
+
+
+def point_major_table(table: jax.Array) -> np.ndarray:
+    """A limb-major comb table (K, L, T) -> the (T, K, L) layout `double_mul` reads."""
+    return np.ascontiguousarray(np.moveaxis(np.asarray(table), -1, 0))
+
+
+def double_mul(curve, table_pm: jax.Array, g_digits: jax.Array, points: jax.Array, p_digits: jax.Array) -> jax.Array:
+    """[a_i] G + [b_i] P_i per lane in C++ (see `double_mul.cc`). table_pm: `point_major_table` of
+    `curve.generator_table`; g_digits (W, n) comb bytes; points (K, L, n); p_digits (64, n) 4-bit
+    digits, most significant first. Returns (K, L, n) projective points. Call inside jit /
+    shard_map on the CPU backend only, after `double_mul_available(curve)`."""
+    out = jax.ShapeDtypeStruct(points.shape, jnp.uint32)
+    call = jax.ffi.ffi_call(_DOUBLE_MUL_TARGET, out)
+    return call(jnp.asarray(_double_mul_consts(curve)), table_pm, g_digits.astype(jnp.int32), points,
+                p_digits.astype(jnp.int32), form=np.int64(_FORMS[curve.form]))

@@ -25,9 +25,18 @@ import numpy as np
 
 from supervm_jax.curve import SECP256K1
 from supervm_jax.field import montgomery as mont
+from supervm_jax.pmap import device_mesh
 from supervm_jax.sigverify import inputs
 from supervm_jax.sigverify.kernels import (
-    be_bytes_to_limbs, comb_digits, double_mul, ints_to_le_bytes, ints_to_limbs, run_sharded, window_digits,
+    be_bytes_to_limbs,
+    comb_digits,
+    comb_table,
+    double_mul,
+    ints_to_le_bytes,
+    ints_to_limbs,
+    native_for,
+    run_sharded,
+    window_digits,
 )
 
 N = SECP256K1.order
@@ -76,7 +85,9 @@ def ecdsa_verify(public_keys, message_hashes, signatures, *, low_s: bool = True,
         r_plus_n.append(r[i] + N if r[i] + N < P else 0)
     rn_ok = np.array([v != 0 for v in r_plus_n])
     r_mod = [ri % P for ri in r]
-    result = run_sharded(_kernel(), (SECP256K1.generator_table,), (
+    mesh = mesh or device_mesh()
+    nat = native_for(SECP256K1, mesh)
+    result = run_sharded(_kernel(nat), (comb_table(SECP256K1, nat),), (
         be_bytes_to_limbs(xs), be_bytes_to_limbs(ys), compressed, odd,
         comb_digits(ints_to_le_bytes(u1), 32), window_digits(ints_to_le_bytes(u2)),
         ints_to_limbs(r_mod), ints_to_limbs(r_plus_n),
@@ -98,7 +109,7 @@ def _parse_key_prefix(key: np.ndarray) -> tuple[bool, bool, bool]:
 
 
 @functools.lru_cache(maxsize=None)
-def _kernel():
+def _kernel(native_kernel: bool):
     """Kernel (table, x, y, compressed, odd, u1 digits, u2 digits, r, r + n, rn_ok) -> bool per lane."""
     curve = SECP256K1
     spec = curve.coords.spec
@@ -110,7 +121,7 @@ def _kernel():
         full_ok = curve.kernel("is_on_curve")(full)
         Q = curve.kernel("select")(compressed, lifted, full)
         key_ok = jnp.where(compressed, lift_ok, full_ok)
-        R = double_mul(curve, table, u1_digits, Q, u2_digits)
+        R = double_mul(curve, table, u1_digits, Q, u2_digits, native_kernel)
         F = curve.coords
         r_m, rn_m = mont.to_montgomery(spec, r_std), mont.to_montgomery(spec, rn_std)
         rz, rnz = F.mul_many([(r_m, R[2]), (rn_m, R[2])])

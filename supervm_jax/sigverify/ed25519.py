@@ -34,8 +34,17 @@ import numpy as np
 
 from supervm_jax.curve import ED25519
 from supervm_jax.msm import msm
+from supervm_jax.pmap import device_mesh
 from supervm_jax.sigverify import inputs
-from supervm_jax.sigverify.kernels import comb_digits, double_mul, ints_to_le_bytes, run_sharded, window_digits
+from supervm_jax.sigverify.kernels import (
+    comb_digits,
+    comb_table,
+    double_mul,
+    ints_to_le_bytes,
+    native_for,
+    run_sharded,
+    window_digits,
+)
 
 RULES = ("zip215", "rfc8032")
 METHODS = ("auto", "batch", "single")
@@ -89,7 +98,9 @@ def ed25519_verify(public_keys, messages, signatures, rule: str = "zip215", *, m
     use_batch = rule == "zip215" and (method == "batch" or (method == "auto" and idx.size >= BATCH_MIN))
     if use_batch and _batch_equation_holds(A[..., idx], R[..., idx], [s[i] for i in idx], [k[i] for i in idx], mesh):
         return ok
-    single = run_sharded(_single_kernel(rule == "zip215"), (ED25519.generator_table,),
+    mesh = mesh or device_mesh()
+    nat = native_for(ED25519, mesh)
+    single = run_sharded(_single_kernel(rule == "zip215", nat), (comb_table(ED25519, nat),),
                          (comb_digits(s_enc[idx], 32), np.asarray(A[..., idx]),
                           window_digits(ints_to_le_bytes([k[i] for i in idx])), np.asarray(R[..., idx])), mesh=mesh)
     ok[idx] = single
@@ -102,13 +113,13 @@ def _y_values(encodings: np.ndarray) -> list[int]:
 
 
 @functools.lru_cache(maxsize=None)
-def _single_kernel(cofactored: bool):
+def _single_kernel(cofactored: bool, native_kernel: bool):
     """Kernel (table, s digits, A, k digits, R) -> bool per lane: [8]([s]B - [k]A - R) = 0 when
     cofactored, else [s]B - [k]A = R."""
     curve = ED25519
 
     def kernel(table, s_digits, A, k_digits, R):
-        Q = double_mul(curve, table, s_digits, curve.kernel("neg")(A), k_digits)
+        Q = double_mul(curve, table, s_digits, curve.kernel("neg")(A), k_digits, native_kernel)
         if not cofactored:
             return curve.kernel("eq")(Q, R)
         D = curve.kernel("add")(Q, curve.kernel("neg")(R))

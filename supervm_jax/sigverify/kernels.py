@@ -8,7 +8,11 @@ straight-line, batched over signatures (one lane per signature) and branch-free:
 * [b]P: a 4-bit fixed window, most significant first: a per-lane table of 0P..15P (15 additions),
   then 64 windows of 4 doublings and one addition of the looked-up multiple.
 
-About 256 doublings and 110 additions per signature. `run_sharded` splits the lanes over every
+About 256 doublings and 110 additions per signature. On a CPU mesh the same computation runs in
+C++ (`supervm_jax.native.double_mul`, the same digits and formulas, one lane after another) when
+the native library is available: XLA's CPU code reaches a few M field multiplies per second per
+core, the C++ loop tens of M (docs/SIGVERIFY.md). The choice is made from the mesh's platform
+(`native_for`), never from the default backend. `run_sharded` splits the lanes over every
 device of a mesh with `shard_map` (the comb table replicated), pads the batch to a power-of-two
 share per device (few compiled programs) and runs it in chunks of `CHUNK` signatures (bounded
 memory); results are per lane, so 1 and 8 devices give the same bits.
@@ -27,6 +31,7 @@ import numpy as np
 from jax import lax
 from jax.sharding import Mesh, PartitionSpec
 
+from supervm_jax import native
 from supervm_jax.curve.group import generator_comb
 from supervm_jax.pmap import BATCH_AXIS, device_mesh, shard_map, x64_scope
 
@@ -82,10 +87,31 @@ def variable_base_mul(curve, P: jax.Array, digits: jax.Array) -> jax.Array:
     return lax.fori_loop(0, digits.shape[0], window, ident)
 
 
-def double_mul(curve, table: jax.Array, g_digits: jax.Array, P: jax.Array, p_digits: jax.Array) -> jax.Array:
-    """[a_i]G + [b_i]P_i per lane (projective). table: `curve.generator_table`; g_digits: (W, n)
-    comb byte digits of a_i; P, p_digits as in `variable_base_mul`."""
+def double_mul(curve, table: jax.Array, g_digits: jax.Array, P: jax.Array, p_digits: jax.Array,
+               native_kernel: bool = False) -> jax.Array:
+    """[a_i]G + [b_i]P_i per lane (projective). table: `comb_table(curve, native_kernel)`; g_digits:
+    (W, n) comb byte digits of a_i; P, p_digits as in `variable_base_mul`. native_kernel: run the C++
+    kernel (CPU meshes only, see `native_for`)."""
+    if native_kernel:
+        return native.double_mul(curve, table, g_digits, P, p_digits)
     return curve.kernel("add")(generator_comb(curve, False, table, g_digits), variable_base_mul(curve, P, p_digits))
+
+
+def native_for(curve, mesh: Mesh) -> bool:
+    """Whether `double_mul` runs in C++ on this mesh: its devices are CPUs and the native library
+    serves the curve (`SUPERVM_NATIVE=0` turns it off)."""
+    return native.double_mul_available(curve, mesh.devices.flat[0].platform)
+
+
+@functools.lru_cache(maxsize=None)
+def _point_major_table(curve) -> np.ndarray:
+    return native.point_major_table(curve.generator_table)
+
+
+def comb_table(curve, native_kernel: bool):
+    """The generator's comb table in the layout `double_mul` reads: limb-major for JAX, point-major
+    for C++ (converted once per curve)."""
+    return _point_major_table(curve) if native_kernel else curve.generator_table
 
 
 # -- sharded execution ----------------------------------------------------------------------------

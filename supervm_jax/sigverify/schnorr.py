@@ -25,9 +25,17 @@ import numpy as np
 from supervm_jax.curve import SECP256K1
 from supervm_jax.field import montgomery as mont
 from supervm_jax.msm import msm
+from supervm_jax.pmap import device_mesh
 from supervm_jax.sigverify import inputs
 from supervm_jax.sigverify.kernels import (
-    be_bytes_to_limbs, comb_digits, double_mul, ints_to_le_bytes, run_sharded, window_digits,
+    be_bytes_to_limbs,
+    comb_digits,
+    comb_table,
+    double_mul,
+    ints_to_le_bytes,
+    native_for,
+    run_sharded,
+    window_digits,
 )
 
 METHODS = ("auto", "batch", "single")
@@ -72,7 +80,9 @@ def schnorr_verify(public_keys, messages, signatures, *, method: str = "auto", m
         idx = np.flatnonzero(ok)
         if idx.size == 0:
             return ok
-    single = run_sharded(_kernel(), (SECP256K1.generator_table,), (
+    mesh = mesh or device_mesh()
+    nat = native_for(SECP256K1, mesh)
+    single = run_sharded(_kernel(nat), (comb_table(SECP256K1, nat),), (
         be_bytes_to_limbs(keys[idx]), be_bytes_to_limbs(sigs[idx, :32]), comb_digits(sigs[idx, 32:][:, ::-1], 32),
         window_digits(ints_to_le_bytes([(N - e[i]) % N for i in idx]))), mesh=mesh)
     ok[idx] = single
@@ -98,7 +108,7 @@ def _batch_equation(keys: np.ndarray, r_enc: np.ndarray, s: list[int], e: list[i
 
 
 @functools.lru_cache(maxsize=None)
-def _kernel():
+def _kernel(native_kernel: bool):
     """Kernel (table, key x, r, s comb digits, (n - e) window digits) -> bool per lane."""
     curve = SECP256K1
     F = curve.coords
@@ -106,7 +116,7 @@ def _kernel():
 
     def kernel(table, x_std, r_std, s_digits, e_digits):
         Pk, key_ok = curve.kernel("lift_x")(x_std, jnp.zeros(x_std.shape[1:], bool))
-        R = double_mul(curve, table, s_digits, Pk, e_digits)
+        R = double_mul(curve, table, s_digits, Pk, e_digits, native_kernel)
         zinv = F.batch_inv(R[2])
         x, y = F.mul_many([(R[0], zinv), (R[1], zinv)])
         even = (mont.from_montgomery(spec, y)[0] & 1) == 0
