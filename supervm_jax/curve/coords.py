@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 import numpy as np
+from jax import lax
 
 from supervm_jax.field import montgomery as mont
 from supervm_jax.field.fq2 import QuadraticExtension, ints_to_mont_limbs, mont_limbs_to_ints

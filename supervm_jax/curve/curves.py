@@ -8,7 +8,14 @@ from supervm_jax.curve.coords import ExtCoords, PrimeCoords
 from supervm_jax.curve.edwards import TwistedEdwards
 from supervm_jax.curve.weierstrass import ShortWeierstrass
 from supervm_jax.field import (
-    BLS12_381_FQ, BLS12_381_FR, BN254_FQ, BN254_FR, ED25519_FN, ED25519_FP, SECP256K1_FN, SECP256K1_FP,
+    BLS12_381_FQ,
+    BLS12_381_FR,
+    BN254_FQ,
+    BN254_FR,
+    ED25519_FN,
+    ED25519_FP,
+    SECP256K1_FN,
+    SECP256K1_FP,
 )
 from supervm_jax.field.fq2 import BLS12_381_FQ2, BN254_FQ2
 

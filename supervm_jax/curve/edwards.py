@@ -21,12 +21,14 @@ what a non-canonical encoding means.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from supervm_jax import native
 from supervm_jax.curve.group import GENERIC_KERNELS, Group
 from supervm_jax.field import montgomery as mont
 
@@ -110,14 +112,16 @@ def is_on_curve(curve: "TwistedEdwards", P: jax.Array) -> jax.Array:
     return F.eq(lhs, rhs) & F.eq(xy, zt) & ~F.is_zero(Z)
 
 
-def decompress(curve: "TwistedEdwards", y_std: jax.Array, sign: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+def decompress(curve: "TwistedEdwards", y_std: jax.Array, sign: jax.Array,
+               native_pow: bool = False) -> tuple[jax.Array, jax.Array, jax.Array]:
     """RFC 8032 point decoding on device, for p = 5 mod 8.
 
     y_std: (L, n) uint32 standard-form limbs of the 255-bit y field of the encoding (top bit already
     cleared; may be >= p); sign: (n,) bool, the encoding's top bit. Returns (points (4, L, n),
     decodes (n,) bool, canonical (n,) bool): decodes is False where no x exists (the point is then
     the identity, to keep the batch arithmetic clean); canonical is False where y >= p or where
-    x = 0 with the sign bit set (the encodings RFC 8032 rejects and ZIP-215 accepts)."""
+    x = 0 with the sign bit set (the encodings RFC 8032 rejects and ZIP-215 accepts). native_pow: the
+    exponentiation in C++ (`native.field_pow`, CPU only)."""
     F = curve.coords
     spec = F.spec
     p = curve.coords.modulus
@@ -132,7 +136,7 @@ def decompress(curve: "TwistedEdwards", y_std: jax.Array, sign: jax.Array) -> tu
     (v3,) = F.mul_many([(v2, v)])
     uv3, v4 = F.mul_many([(u, v3), (v2, v2)])
     (uv7,) = F.mul_many([(uv3, v4)])
-    pw = mont.pow_int(spec, uv7, (p - 5) // 8)
+    pw = (native.field_pow if native_pow else mont.pow_int)(spec, uv7, (p - 5) // 8)
     (x,) = F.mul_many([(uv3, pw)])
     (xx,) = F.mul_many([(x, x)])
     (vxx,) = F.mul_many([(v, xx)])
@@ -269,8 +273,12 @@ _DECOMPRESS_CACHE: dict = {}
 
 
 def _decompress_jit(curve: TwistedEdwards):
-    if curve not in _DECOMPRESS_CACHE:
+    """The jitted decompress kernel for the default device (native exponentiation on a CPU)."""
+    use_native = native.pow_available(curve.coords.spec, jax.default_backend())
+    key = (curve, use_native)
+    if key not in _DECOMPRESS_CACHE:
         from supervm_jax.pmap.compat import with_x64
 
-        _DECOMPRESS_CACHE[curve] = with_x64(jax.jit(curve.kernel("decompress")))
-    return _DECOMPRESS_CACHE[curve]
+        kernel = functools.partial(curve.kernel("decompress"), native_pow=use_native)
+        _DECOMPRESS_CACHE[key] = with_x64(jax.jit(kernel))
+    return _DECOMPRESS_CACHE[key]

@@ -16,8 +16,8 @@ point outside the prime-order subgroup.
 
 from __future__ import annotations
 
-import numpy as np
 import jax
+import numpy as np
 
 from supervm_jax.curve.weierstrass import ShortWeierstrass
 

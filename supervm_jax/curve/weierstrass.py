@@ -26,6 +26,7 @@ names (identity, add, double, neg, select, eq, is_identity); `supervm_jax.msm` u
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -34,6 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from supervm_jax import native
 from supervm_jax.curve.group import GENERIC_KERNELS, Group, _bucket
 from supervm_jax.field import montgomery as mont
 from supervm_jax.pmap.compat import with_x64
@@ -125,20 +127,21 @@ def is_on_curve(curve: "ShortWeierstrass", P: jax.Array) -> jax.Array:
     return F.eq(y2z, rhs) & ~(F.is_zero(X) & F.is_zero(Y) & F.is_zero(Z))
 
 
-def lift_x(curve: "ShortWeierstrass", x_std: jax.Array, odd: jax.Array) -> tuple[jax.Array, jax.Array]:
+def lift_x(curve: "ShortWeierstrass", x_std: jax.Array, odd: jax.Array,
+           native_pow: bool = False) -> tuple[jax.Array, jax.Array]:
     """The point with x-coordinate x and y of parity `odd`, for prime-field curves with p = 3 mod 4
     (SEC 1 decompression, BIP-340's lift_x with odd = False).
 
     x_std: (L, n) uint32 standard-form limbs, values < p (callers check); odd: (n,) bool. Returns
     (points (3, L, n), ok (n,) bool); ok is False where x^3 + b is not a square (the slot then holds
-    the identity). One exponentiation by (p + 1) / 4 per lane."""
+    the identity). One exponentiation by (p + 1) / 4 per lane (in C++ with native_pow, CPU only)."""
     F = curve.coords
     spec = F.spec
     x = mont.to_montgomery(spec, x_std)
     (xx,) = F.mul_many([(x, x)])
     (xxx,) = F.mul_many([(xx, x)])
     (rhs,) = F.add_many([(xxx, _const(curve, curve.b, x))])
-    y = mont.pow_int(spec, rhs, (F.modulus + 1) // 4)
+    y = (native.field_pow if native_pow else mont.pow_int)(spec, rhs, (F.modulus + 1) // 4)
     (yy,) = F.mul_many([(y, y)])
     ok = F.eq(yy, rhs)
     y_odd = (mont.from_montgomery(spec, y)[0] & 1) == 1
@@ -203,7 +206,9 @@ class ShortWeierstrass(Group):
             raise NotImplementedError(f"{self.name}: lift_x needs a prime field with p = 3 mod 4")
         n = x_std.shape[-1]
         size = _bucket(n)
-        fn = self.__dict__.setdefault("_lift_x_jit", with_x64(jax.jit(self.kernel("lift_x"))))
+        use_native = native.pow_available(self.coords.spec, jax.default_backend())
+        fn = self.__dict__.setdefault(f"_lift_x_jit_{use_native}", with_x64(jax.jit(
+            functools.partial(self.kernel("lift_x"), native_pow=use_native))))
         pts, ok = fn(jnp.asarray(np.pad(x_std, [(0, 0), (0, size - n)])), jnp.asarray(np.pad(odd, (0, size - n))))
         return pts[..., :n], np.asarray(ok)[:n]
 

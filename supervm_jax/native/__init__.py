@@ -7,7 +7,9 @@ two hot loops are therefore also offered as C++ kernels, on 64-bit limbs with 12
 * `msm_buckets.cc`: the MSM's bucket accumulation (every point addition but the final Horner
   combination), the classic bucket method (`msm/pippenger.py`);
 * `double_mul.cc`: the signature verifiers' per-lane [a] G + [b] P (`sigverify/kernels.py`), for
-  secp256k1 and ed25519.
+  secp256k1 and ed25519;
+* `field_pow.cc`: per-lane a^e for a fixed e over a 256-bit field (the square roots of point
+  decompression, `curve/edwards.py`, `curve/weierstrass.py::lift_x`).
 
 They are used only on the CPU backend; GPUs run the JAX kernels, which stay the reference the tests
 compare against.
@@ -35,10 +37,11 @@ import jax.numpy as jnp
 import numpy as np
 
 _HERE = Path(__file__).parent
-_SOURCES = [_HERE / "msm_buckets.cc", _HERE / "double_mul.cc"]
+_SOURCES = [_HERE / "msm_buckets.cc", _HERE / "double_mul.cc", _HERE / "field_pow.cc"]
 _HEADERS = [_HERE / "field64.h"]
 _TARGET = "supervm_msm_bucket_sums"
 _DOUBLE_MUL_TARGET = "supervm_double_mul"
+_FIELD_POW_TARGET = "supervm_field_pow"
 _log = logging.getLogger(__name__)
 
 
@@ -79,29 +82,33 @@ def _registered() -> bool:
     lib = ctypes.cdll.LoadLibrary(str(path))
     jax.ffi.register_ffi_target(_TARGET, jax.ffi.pycapsule(lib.SupervmMsmBucketSums), platform="cpu")
     jax.ffi.register_ffi_target(_DOUBLE_MUL_TARGET, jax.ffi.pycapsule(lib.SupervmDoubleMul), platform="cpu")
+    jax.ffi.register_ffi_target(_FIELD_POW_TARGET, jax.ffi.pycapsule(lib.SupervmFieldPow), platform="cpu")
     return True
 
 
+_FORMS = {"short_weierstrass": 0, "twisted_edwards": 1}
 ENABLED = os.environ.get("SUPERVM_NATIVE", "1") != "0"  # tests flip this to compare with the JAX kernels
 
 
 def available(curve) -> bool:
     """True when the native bucket kernel serves `curve` here: enabled, CPU backend, a
-    short-Weierstrass curve with a = 0 over a field of 4 or 6 64-bit words, and the library built
-    and registered."""
-    if not ENABLED or jax.default_backend() != "cpu" or getattr(curve, "form", None) != "short_weierstrass":
+    short-Weierstrass curve with a = 0 over a field of 4 or 6 64-bit words, or a twisted Edwards
+    curve over a 4-word field, and the library built and registered."""
+    form = getattr(curve, "form", None)
+    if not ENABLED or jax.default_backend() != "cpu" or form not in _FORMS:
         return False
-    if curve.coords.n_limbs not in (8, 12):
+    if curve.coords.n_limbs not in (8, 12) or (form == "twisted_edwards" and curve.coords.n_limbs != 8):
         return False
     return _registered()
 
 
 def _consts(curve) -> np.ndarray:
-    """uint32: p, -p^-1 mod 2^64, Montgomery 1, Montgomery 3b (per Fq2 component)."""
+    """uint32: p, -p^-1 mod 2^64, Montgomery 1, Montgomery 3b (per Fq2 component) or 2d."""
     F = curve.coords
     p, words = F.modulus, F.n_limbs // 2
     R = 1 << (64 * words)
-    b3 = curve.b3 if isinstance(curve.b3, tuple) else (curve.b3,)
+    k = curve.b3 if curve.form == "short_weierstrass" else curve.d2
+    b3 = k if isinstance(k, tuple) else (k,)
     values = [p, (-pow(p, -1, 1 << 64)) % (1 << 64), R % p] + [c * R % p for c in b3]
     widths = [8 * words, 8, 8 * words] + [8 * words] * len(b3)
     raw = b"".join(v.to_bytes(w, "little") for v, w in zip(values, widths))
@@ -111,17 +118,14 @@ def _consts(curve) -> np.ndarray:
 def bucket_sums(curve, points: jax.Array, digits: jax.Array, *, c: int) -> jax.Array:
     """Window sums S_{b,w} = sum_i d_{b,w,i} P_{b,i} by the bucket method in C++.
 
-    points: (B n, 3, *elem_shape) projective, point-major; digits: (B, W, n) int32 in
-    [-2^(c-1), 2^(c-1)]. Returns (3, *elem_shape, B W) projective sums. Call inside jit / shard_map
+    points: (B n, K, *elem_shape) projective, point-major (K = 3, or 4 for twisted Edwards); digits:
+    (B, W, n) int32 in [-2^(c-1), 2^(c-1)]. Returns (K, *elem_shape, B W) projective sums. Call inside jit / shard_map
     on the CPU backend only, after `available(curve)`."""
     B, W, _ = digits.shape
     out = jax.ShapeDtypeStruct(points.shape[1:] + (B * W,), jnp.uint32)
     call = jax.ffi.ffi_call(_TARGET, out)
     return call(jnp.asarray(_consts(curve)), points, digits.astype(jnp.int32), n64=np.int64(curve.coords.n_limbs // 2),
-                degree=np.int64(curve.coords.degree), c_bits=np.int64(c))
-
-
-_FORMS = {"short_weierstrass": 0, "twisted_edwards": 1}
+                degree=np.int64(curve.coords.degree), c_bits=np.int64(c), form=np.int64(_FORMS[curve.form]))
 
 
 def double_mul_available(curve, platform: str = "cpu") -> bool:
@@ -158,3 +162,24 @@ def double_mul(curve, table_pm: jax.Array, g_digits: jax.Array, points: jax.Arra
     call = jax.ffi.ffi_call(_DOUBLE_MUL_TARGET, out)
     return call(jnp.asarray(_double_mul_consts(curve)), table_pm, g_digits.astype(jnp.int32), points,
                 p_digits.astype(jnp.int32), form=np.int64(_FORMS[curve.form]))
+
+
+def pow_available(spec, platform: str = "cpu") -> bool:
+    """True when `field_pow` serves a field with this Montgomery spec on `platform`: enabled, CPU,
+    8 uint32 limbs, library built."""
+    return ENABLED and platform == "cpu" and spec.n_limbs == 8 and _registered()
+
+
+def field_pow(spec, a: jax.Array, exponent: int) -> jax.Array:
+    """a^exponent per lane in C++ (`field_pow.cc`); a: (8, n) uint32 Montgomery form, exponent an int
+    in [0, 2^256). Call inside jit on the CPU backend only, after `pow_available(spec)`."""
+    p = spec.modulus
+    raw = b"".join(v.to_bytes(w, "little") for v, w in
+                   zip([p, (-pow(p, -1, 1 << 64)) % (1 << 64), (1 << 256) % p], [32, 8, 32]))
+    consts = np.frombuffer(raw, "<u4").astype(np.uint32)
+    exp = np.frombuffer(int(exponent).to_bytes(32, "little"), "<u4").astype(np.uint32)
+    shape = a.shape
+    flat = a.reshape(shape[0], -1)
+    out = jax.ffi.ffi_call(_FIELD_POW_TARGET, jax.ShapeDtypeStruct(flat.shape, jnp.uint32))(
+        jnp.asarray(consts), jnp.asarray(exp), flat)
+    return out.reshape(shape)

@@ -35,10 +35,6 @@ namespace {
 
 constexpr int N = 4;  // 256-bit fields (secp256k1, ed25519)
 
-struct EdPoint {
-  u64 x[N], y[N], z[N], t[N];
-};
-
 // Short Weierstrass a = 0 over Fp: complete RCB formulas (Alg. 7 add, Alg. 9 double).
 struct Weierstrass {
   static constexpr int K = 3;
@@ -80,7 +76,7 @@ struct Weierstrass {
 // Twisted Edwards a = -1 over Fp, extended coordinates: complete unified addition, doubling.
 struct Edwards {
   static constexpr int K = 4;
-  using P = EdPoint;
+  using P = supervm::EdPoint<N>;
   Field<N> F;
   u64 one[N], d2[N];
   void identity(P& a) const {
@@ -88,35 +84,8 @@ struct Edwards {
     std::memcpy(a.y, one, sizeof(one));
     std::memcpy(a.z, one, sizeof(one));
   }
-  void add(P& out, const P& a, const P& b) const {
-    u64 A[N], B[N], C[N], D[N], E[N], Fv[N], G[N], H[N], u[N], v[N];
-    F.sub(u, a.y, a.x); F.sub(v, b.y, b.x); F.mul(A, u, v);
-    F.add(u, a.y, a.x); F.add(v, b.y, b.x); F.mul(B, u, v);
-    F.mul(C, a.t, b.t); F.mul(C, C, d2);
-    F.mul(D, a.z, b.z); F.add(D, D, D);
-    F.sub(E, B, A); F.sub(Fv, D, C); F.add(G, D, C); F.add(H, B, A);
-    F.mul(out.x, E, Fv);
-    F.mul(out.y, G, H);
-    F.mul(out.t, E, H);
-    F.mul(out.z, Fv, G);
-  }
-  void dbl(P& out, const P& a) const {
-    u64 A[N], B[N], C[N], S[N], AB[N], E[N], G[N], Fv[N], H[N];
-    const u64 zero[N] = {0};
-    F.add(S, a.x, a.y); F.mul(S, S, S);
-    F.mul(A, a.x, a.x);
-    F.mul(B, a.y, a.y);
-    F.mul(C, a.z, a.z); F.add(C, C, C);
-    F.add(AB, A, B);
-    F.sub(G, B, A);
-    F.sub(E, S, AB);
-    F.sub(Fv, G, C);
-    F.sub(H, zero, AB);
-    F.mul(out.x, E, Fv);
-    F.mul(out.y, G, H);
-    F.mul(out.t, E, H);
-    F.mul(out.z, Fv, G);
-  }
+  void add(P& out, const P& a, const P& b) const { supervm::ed_add<N>(F, d2, out, a, b); }
+  void dbl(P& out, const P& a) const { supervm::ed_dbl<N>(F, out, a); }
   static u64* coord(P& a, int c) { return c == 0 ? a.x : c == 1 ? a.y : c == 2 ? a.z : a.t; }
 };
 

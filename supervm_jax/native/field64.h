@@ -184,4 +184,46 @@ inline void point_add_mixed(const Coord<N, DEG>& C, const u64* b3, Point<N, DEG>
   std::memcpy(out.z, z3, sizeof(z3));
 }
 
+
+// Twisted Edwards a = -1, extended coordinates (X : Y : Z : T), over Fp with N words.
+template <int N>
+struct EdPoint {
+  u64 x[N], y[N], z[N], t[N];
+};
+
+// P + Q, add-2008-hwcd-3 (complete for a = -1 and d a non-square), as edwards.py::add; d2 = 2 d.
+template <int N>
+inline void ed_add(const Field<N>& F, const u64* d2, EdPoint<N>& out, const EdPoint<N>& a, const EdPoint<N>& b) {
+  u64 A[N], B[N], C[N], D[N], E[N], Fv[N], G[N], H[N], u[N], v[N];
+  F.sub(u, a.y, a.x); F.sub(v, b.y, b.x); F.mul(A, u, v);
+  F.add(u, a.y, a.x); F.add(v, b.y, b.x); F.mul(B, u, v);
+  F.mul(C, a.t, b.t); F.mul(C, C, d2);
+  F.mul(D, a.z, b.z); F.add(D, D, D);
+  F.sub(E, B, A); F.sub(Fv, D, C); F.add(G, D, C); F.add(H, B, A);
+  F.mul(out.x, E, Fv);
+  F.mul(out.y, G, H);
+  F.mul(out.t, E, H);
+  F.mul(out.z, Fv, G);
+}
+
+// 2P, dbl-2008-hwcd with a = -1, as edwards.py::double.
+template <int N>
+inline void ed_dbl(const Field<N>& F, EdPoint<N>& out, const EdPoint<N>& a) {
+  u64 A[N], B[N], C[N], S[N], AB[N], E[N], G[N], Fv[N], H[N];
+  const u64 zero[N] = {0};
+  F.add(S, a.x, a.y); F.mul(S, S, S);
+  F.mul(A, a.x, a.x);
+  F.mul(B, a.y, a.y);
+  F.mul(C, a.z, a.z); F.add(C, C, C);
+  F.add(AB, A, B);
+  F.sub(G, B, A);
+  F.sub(E, S, AB);
+  F.sub(Fv, G, C);
+  F.sub(H, zero, AB);
+  F.mul(out.x, E, Fv);
+  F.mul(out.y, G, H);
+  F.mul(out.t, E, H);
+  F.mul(out.z, Fv, G);
+}
+
 }  // namespace supervm

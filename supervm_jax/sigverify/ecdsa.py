@@ -115,7 +115,7 @@ def _kernel(native_kernel: bool):
     spec = curve.coords.spec
 
     def kernel(table, x_std, y_std, compressed, odd, u1_digits, u2_digits, r_std, rn_std, rn_ok):
-        lifted, lift_ok = curve.kernel("lift_x")(x_std, odd)
+        lifted, lift_ok = curve.kernel("lift_x")(x_std, odd, native_pow=native_kernel)
         one = jnp.broadcast_to(jnp.asarray(curve.coords.constant(1))[:, None], x_std.shape)
         full = jnp.stack([mont.to_montgomery(spec, x_std), mont.to_montgomery(spec, y_std), one])
         full_ok = curve.kernel("is_on_curve")(full)

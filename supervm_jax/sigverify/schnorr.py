@@ -115,7 +115,7 @@ def _kernel(native_kernel: bool):
     spec = F.spec
 
     def kernel(table, x_std, r_std, s_digits, e_digits):
-        Pk, key_ok = curve.kernel("lift_x")(x_std, jnp.zeros(x_std.shape[1:], bool))
+        Pk, key_ok = curve.kernel("lift_x")(x_std, jnp.zeros(x_std.shape[1:], bool), native_pow=native_kernel)
         R = double_mul(curve, table, s_digits, Pk, e_digits, native_kernel)
         zinv = F.batch_inv(R[2])
         x, y = F.mul_many([(R[0], zinv), (R[1], zinv)])

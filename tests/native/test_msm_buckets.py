@@ -1,5 +1,5 @@
 """The C++ bucket kernel (`supervm_jax.native`) against the JAX window sums it replaces on CPU: the
-same group elements for every short-Weierstrass curve, with identities, zero and extreme digits,
+same group elements for every short-Weierstrass curve and for ed25519's twisted Edwards group, with identities, zero and extreme digits,
 repeated points (doublings inside a bucket), P and -P in one bucket, and both affine (mixed
 addition) and projective inputs."""
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from supervm_jax import native
-from supervm_jax.curve import ALL_CURVES
+from supervm_jax.curve import ALL_CURVES, ED25519
 from supervm_jax.msm.pippenger import window_sums
 from supervm_jax.pmap.compat import x64_scope
 
@@ -32,7 +32,7 @@ def _inputs(curve):
     return pts.reshape(pts.shape[:-1] + (B, N)), digits
 
 
-@pytest.mark.parametrize("curve", ALL_CURVES, ids=lambda c: c.name)
+@pytest.mark.parametrize("curve", ALL_CURVES + (ED25519,), ids=lambda c: c.name)
 def test_native_bucket_sums_equal_jax_window_sums(curve):
     if not native.available(curve):
         pytest.skip("native kernel unavailable here (no compiler or not the CPU backend)")
