@@ -6,6 +6,7 @@ ZCash for BLS12-381, SEC 2 for secp256k1, RFC 8032 for ed25519); the tests cross
 
 from supervm_jax.curve.coords import ExtCoords, PrimeCoords
 from supervm_jax.curve.edwards import TwistedEdwards
+from supervm_jax.curve.glv import Endomorphism
 from supervm_jax.curve.weierstrass import ShortWeierstrass
 from supervm_jax.field import (
     BLS12_381_FQ,
@@ -66,6 +67,12 @@ SECP256K1 = ShortWeierstrass(
     generator=(0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,
                0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8),
     scalar_field=SECP256K1_FN, cofactor_is_one=True, py_ecc=("py_ecc.secp256k1.secp256k1", "affine"),
+)
+# phi(x, y) = (beta x, y) = [lambda] (x, y): the cube roots of unity libsecp256k1 uses
+SECP256K1.endomorphism = Endomorphism(
+    beta=0x7AE96A2B657C07106E64479EAC3434E99CF0497512F58995C1396C28719501EE,
+    lam=0x5363AD4CC05C30E0A5261C028812645A122E22EA20816678DF02967C1B23BD72,
+    order=SECP256K1_FN.modulus,
 )
 
 # edwards25519 (RFC 8032, section 5.1): d = -121665 / 121666, base point B with y = 4/5, x even.

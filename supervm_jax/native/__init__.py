@@ -130,35 +130,47 @@ def bucket_sums(curve, points: jax.Array, digits: jax.Array, *, c: int) -> jax.A
 
 def double_mul_available(curve, platform: str = "cpu") -> bool:
     """True when the native double-scalar kernel serves `curve` on `platform` (the mesh's): enabled,
-    CPU, a 256-bit prime-field curve of either form, and the library built and registered."""
+    CPU, a prime field p = 2^256 - c with a small c (secp256k1; ed25519 through 2^256 = 38) under a
+    curve of either form, and the library built and registered."""
     if not ENABLED or platform != "cpu" or getattr(curve, "form", None) not in _FORMS:
         return False
-    if curve.coords.degree != 1 or curve.coords.n_limbs != 8:
+    if curve.coords.degree != 1 or curve.coords.n_limbs != 8 or _small_c(curve.coords.modulus) is None:
         return False
     return _registered()
 
 
+def _small_c(p: int) -> int | None:
+    """2^256 mod p when it is below 2^34 (the `PseudoMersenne` field of field64.h), else None."""
+    c = (1 << 256) % p
+    return c if c < (1 << 34) else None
+
+
 def _double_mul_consts(curve) -> np.ndarray:
-    """uint32: p, -p^-1 mod 2^64, Montgomery 1, Montgomery (3 b | 2 d)."""
+    """uint32: p, -p^-1 mod 2^64, Montgomery 1, Montgomery (3 b | 2 d), R^2 mod p, 2^256 mod p."""
     p = curve.coords.modulus
     R = 1 << 256
     k = curve.b3 if curve.form == "short_weierstrass" else curve.d2
-    values = [p, (-pow(p, -1, 1 << 64)) % (1 << 64), R % p, k * R % p]
-    raw = b"".join(v.to_bytes(w, "little") for v, w in zip(values, [32, 8, 32, 32]))
+    values = [p, (-pow(p, -1, 1 << 64)) % (1 << 64), R % p, k * R % p, R * R % p, _small_c(p)]
+    raw = b"".join(v.to_bytes(w, "little") for v, w in zip(values, [32, 8, 32, 32, 32, 8]))
     return np.frombuffer(raw, "<u4").astype(np.uint32)
 
 
-def point_major_table(table: jax.Array) -> np.ndarray:
-    """A limb-major comb table (K, L, T) -> the (T, K, L) layout `double_mul` reads."""
-    return np.ascontiguousarray(np.moveaxis(np.asarray(table), -1, 0))
+def point_major_table(curve, table: jax.Array) -> np.ndarray:
+    """A limb-major comb table (K, L, T) in Montgomery form -> the (T, K, L) standard-form layout
+    `double_mul` reads (host, once per curve)."""
+    F = curve.coords
+    mont = np.moveaxis(np.asarray(table), -1, 0)  # (T, K, L)
+    ints = F.ints_from_limbs(np.moveaxis(mont, -1, 0).reshape(F.n_limbs, -1))
+    raw = b"".join(v.to_bytes(4 * F.n_limbs, "little") for v in ints)
+    return np.frombuffer(raw, "<u4").reshape(mont.shape).astype(np.uint32)
 
 
 def double_mul(curve, table_pm: jax.Array, g_digits: jax.Array, points: jax.Array, p_digits: jax.Array) -> jax.Array:
-    """[a_i] G + [b_i] P_i per lane in C++ (see `double_mul.cc`). table_pm: `point_major_table` of
-    `curve.generator_table`; g_digits (W, n) comb bytes; points (K, L, n); p_digits (64, n) 4-bit
-    digits, most significant first. Returns (K, L, n) projective points. Call inside jit /
+    """[a_i] G + sum_j [b_ij] P_ij per lane in C++ (see `double_mul.cc`). table_pm:
+    `point_major_table(curve, curve.generator_table)`; g_digits (W, n) comb bytes; points (m, K, L, n);
+    p_digits (m, D, n) 4-bit digits, most significant first. Returns (K, L, n) projective points. Call inside jit /
     shard_map on the CPU backend only, after `double_mul_available(curve)`."""
-    out = jax.ShapeDtypeStruct(points.shape, jnp.uint32)
+    out = jax.ShapeDtypeStruct(points.shape[1:], jnp.uint32)
     call = jax.ffi.ffi_call(_DOUBLE_MUL_TARGET, out)
     return call(jnp.asarray(_double_mul_consts(curve)), table_pm, g_digits.astype(jnp.int32), points,
                 p_digits.astype(jnp.int32), form=np.int64(_FORMS[curve.form]))

@@ -91,10 +91,86 @@ struct Field {
   }
 };
 
+// Arithmetic modulo p = 2^256 - c for a small c (< 2^34): secp256k1 (c = 2^32 + 977) and, with
+// 2^256 = 38 (mod 2^255 - 19), ed25519. Values are kept in [0, 2^256), not necessarily < p; the
+// product folds the high half with one multiplication by c per word instead of a Montgomery
+// reduction (about twice as fast here). Callers convert from and to Montgomery form at the edges
+// (`MontField::mul` by 1 and by R^2 mod p), which also makes the outputs canonical.
+struct PseudoMersenne {
+  u64 c;  // 2^256 mod p
+
+  static inline u64 add_small(u64* r, u64 x) {  // r += x, returns the carry out
+    u128 s = (u128)r[0] + x;
+    r[0] = (u64)s;
+    u64 carry = (u64)(s >> 64);
+    for (int i = 1; i < 4; ++i) {
+      s = (u128)r[i] + carry;
+      r[i] = (u64)s;
+      carry = (u64)(s >> 64);
+    }
+    return carry;
+  }
+  static inline u64 sub_small(u64* r, u64 x) {  // r -= x, returns the borrow out
+    u128 d = (u128)r[0] - x;
+    r[0] = (u64)d;
+    u64 borrow = (u64)(d >> 64) & 1;
+    for (int i = 1; i < 4; ++i) {
+      d = (u128)r[i] - borrow;
+      r[i] = (u64)d;
+      borrow = (u64)(d >> 64) & 1;
+    }
+    return borrow;
+  }
+  inline void add(u64* r, const u64* a, const u64* b) const {
+    u64 carry = Field<4>::add_words(r, a, b);
+    carry = add_small(r, carry * c);  // 2^256 = c
+    add_small(r, carry * c);
+  }
+  inline void sub(u64* r, const u64* a, const u64* b) const {
+    u64 borrow = Field<4>::sub_words(r, a, b);
+    borrow = sub_small(r, borrow * c);  // -2^256 = -c
+    sub_small(r, borrow * c);
+  }
+  __attribute__((noinline)) void mul(u64* r, const u64* a, const u64* b) const {
+    u64 t[8] = {0};
+    for (int i = 0; i < 4; ++i) {
+      u64 carry = 0;
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        u128 s = (u128)a[i] * b[j] + t[i + j] + carry;
+        t[i + j] = (u64)s;
+        carry = (u64)(s >> 64);
+      }
+      t[i + 4] = carry;
+    }
+    u64 out[4];
+    u64 carry = 0;
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {  // t_lo + t_hi c
+      u128 s = (u128)t[4 + j] * c + t[j] + carry;
+      out[j] = (u64)s;
+      carry = (u64)(s >> 64);
+    }
+    const u128 k = (u128)carry * c;  // carry < 2^35
+    u128 s = (u128)out[0] + (u64)k;
+    out[0] = (u64)s;
+    s = (u128)out[1] + (u64)(k >> 64) + (u64)(s >> 64);
+    out[1] = (u64)s;
+    u64 top = (u64)(s >> 64);
+    for (int j = 2; j < 4; ++j) {
+      s = (u128)out[j] + top;
+      out[j] = (u64)s;
+      top = (u64)(s >> 64);
+    }
+    add_small(out, top * c);
+    std::memcpy(r, out, sizeof(out));
+  }
+};
+
 // Elements of the coordinate field: Fq (DEG 1) or Fq2 with u^2 = -1 (DEG 2), stored [comp][word].
-template <int N, int DEG>
+template <int N, int DEG, class FieldT = Field<N>>
 struct Coord {
-  const Field<N>& F;
+  const FieldT& F;
   __attribute__((noinline)) void add(u64* r, const u64* a, const u64* b) const {
     for (int k = 0; k < DEG; ++k) F.add(r + k * N, a + k * N, b + k * N);
   }
@@ -124,8 +200,8 @@ struct Point {
 };
 
 // P + Q, RCB Alg. 7 (a = 0), same operation order as weierstrass.py::add.
-template <int N, int DEG>
-inline void point_add(const Coord<N, DEG>& C, const u64* b3, Point<N, DEG>& out, const Point<N, DEG>& P,
+template <int N, int DEG, class CoordT>
+inline void point_add(const CoordT& C, const u64* b3, Point<N, DEG>& out, const Point<N, DEG>& P,
                       const Point<N, DEG>& Q) {
   constexpr int E = DEG * N;
   u64 t0[E], t1[E], t2[E], t3[E], t4[E], t5[E], u[E], v[E], y3[E], x3[E], z3[E];
@@ -155,8 +231,8 @@ inline void point_add(const Coord<N, DEG>& C, const u64* b3, Point<N, DEG>& out,
 }
 
 // P + Q for an affine Q (Z2 = 1, not the identity), RCB Alg. 8 (a = 0): 11 products instead of 14.
-template <int N, int DEG>
-inline void point_add_mixed(const Coord<N, DEG>& C, const u64* b3, Point<N, DEG>& out, const Point<N, DEG>& P,
+template <int N, int DEG, class CoordT>
+inline void point_add_mixed(const CoordT& C, const u64* b3, Point<N, DEG>& out, const Point<N, DEG>& P,
                             const Point<N, DEG>& Q) {
   constexpr int E = DEG * N;
   u64 t0[E], t1[E], t2[E], t3[E], t4[E], x3[E], y3[E], z3[E];
@@ -192,8 +268,8 @@ struct EdPoint {
 };
 
 // P + Q, add-2008-hwcd-3 (complete for a = -1 and d a non-square), as edwards.py::add; d2 = 2 d.
-template <int N>
-inline void ed_add(const Field<N>& F, const u64* d2, EdPoint<N>& out, const EdPoint<N>& a, const EdPoint<N>& b) {
+template <int N, class FieldT>
+inline void ed_add(const FieldT& F, const u64* d2, EdPoint<N>& out, const EdPoint<N>& a, const EdPoint<N>& b) {
   u64 A[N], B[N], C[N], D[N], E[N], Fv[N], G[N], H[N], u[N], v[N];
   F.sub(u, a.y, a.x); F.sub(v, b.y, b.x); F.mul(A, u, v);
   F.add(u, a.y, a.x); F.add(v, b.y, b.x); F.mul(B, u, v);
@@ -207,8 +283,8 @@ inline void ed_add(const Field<N>& F, const u64* d2, EdPoint<N>& out, const EdPo
 }
 
 // 2P, dbl-2008-hwcd with a = -1, as edwards.py::double.
-template <int N>
-inline void ed_dbl(const Field<N>& F, EdPoint<N>& out, const EdPoint<N>& a) {
+template <int N, class FieldT>
+inline void ed_dbl(const FieldT& F, EdPoint<N>& out, const EdPoint<N>& a) {
   u64 A[N], B[N], C[N], S[N], AB[N], E[N], G[N], Fv[N], H[N];
   const u64 zero[N] = {0};
   F.add(S, a.x, a.y); F.mul(S, S, S);

@@ -102,7 +102,7 @@ def ed25519_verify(public_keys, messages, signatures, rule: str = "zip215", *, m
     nat = native_for(ED25519, mesh)
     single = run_sharded(_single_kernel(rule == "zip215", nat), (comb_table(ED25519, nat),),
                          (comb_digits(s_enc[idx], 32), np.asarray(A[..., idx]),
-                          window_digits(ints_to_le_bytes([k[i] for i in idx])), np.asarray(R[..., idx])), mesh=mesh)
+                          window_digits(ints_to_le_bytes([k[i] for i in idx]))[None], np.asarray(R[..., idx])), mesh=mesh)
     ok[idx] = single
     return ok
 
@@ -119,7 +119,7 @@ def _single_kernel(cofactored: bool, native_kernel: bool):
     curve = ED25519
 
     def kernel(table, s_digits, A, k_digits, R):
-        Q = double_mul(curve, table, s_digits, curve.kernel("neg")(A), k_digits, native_kernel)
+        Q = double_mul(curve, table, s_digits, curve.kernel("neg")(A)[None], k_digits, native_kernel)
         if not cofactored:
             return curve.kernel("eq")(Q, R)
         D = curve.kernel("add")(Q, curve.kernel("neg")(R))

@@ -32,10 +32,10 @@ from supervm_jax.sigverify.kernels import (
     comb_digits,
     comb_table,
     double_mul,
-    ints_to_le_bytes,
+    glv_bases,
+    glv_digits,
     native_for,
     run_sharded,
-    window_digits,
 )
 
 METHODS = ("auto", "batch", "single")
@@ -84,7 +84,7 @@ def schnorr_verify(public_keys, messages, signatures, *, method: str = "auto", m
     nat = native_for(SECP256K1, mesh)
     single = run_sharded(_kernel(nat), (comb_table(SECP256K1, nat),), (
         be_bytes_to_limbs(keys[idx]), be_bytes_to_limbs(sigs[idx, :32]), comb_digits(sigs[idx, 32:][:, ::-1], 32),
-        window_digits(ints_to_le_bytes([(N - e[i]) % N for i in idx]))), mesh=mesh)
+        *glv_digits(SECP256K1, [(N - e[i]) % N for i in idx])), mesh=mesh)
     ok[idx] = single
     return ok
 
@@ -109,14 +109,14 @@ def _batch_equation(keys: np.ndarray, r_enc: np.ndarray, s: list[int], e: list[i
 
 @functools.lru_cache(maxsize=None)
 def _kernel(native_kernel: bool):
-    """Kernel (table, key x, r, s comb digits, (n - e) window digits) -> bool per lane."""
+    """Kernel (table, key x, r, s comb digits, (n - e) GLV digits and signs) -> bool per lane."""
     curve = SECP256K1
     F = curve.coords
     spec = F.spec
 
-    def kernel(table, x_std, r_std, s_digits, e_digits):
+    def kernel(table, x_std, r_std, s_digits, e_digits, e_negate):
         Pk, key_ok = curve.kernel("lift_x")(x_std, jnp.zeros(x_std.shape[1:], bool), native_pow=native_kernel)
-        R = double_mul(curve, table, s_digits, Pk, e_digits, native_kernel)
+        R = double_mul(curve, table, s_digits, glv_bases(curve, Pk, e_negate), e_digits, native_kernel)
         zinv = F.batch_inv(R[2])
         x, y = F.mul_many([(R[0], zinv), (R[1], zinv)])
         even = (mont.from_montgomery(spec, y)[0] & 1) == 0

@@ -111,8 +111,8 @@ def test_native_double_mul_equals_jax(path):
         P = curve.scalar_mul(curve.generator_points(len(a)), [3, 5, 7, 11, 13])
         nat = kernels.native_for(curve, mesh)
         out = kernels.run_sharded(functools.partial(kernels.double_mul, curve, native_kernel=nat), (kernels.comb_table(curve, nat),),
-                                  (kernels.comb_digits(kernels.ints_to_le_bytes(a), 32), np.asarray(P),
-                                   kernels.window_digits(kernels.ints_to_le_bytes(b))), mesh=mesh,
+                                  (kernels.comb_digits(kernels.ints_to_le_bytes(a), 32), np.asarray(P)[None],
+                                   kernels.window_digits(kernels.ints_to_le_bytes(b))[None]), mesh=mesh,
                                   out_ndim=len(curve.point_shape) + 1)
         want = [(ai + bi * k) % r for ai, bi, k in zip(a, b, [3, 5, 7, 11, 13])]
         assert curve.eq(jnp.asarray(out), curve.generator_mul(want)).all(), curve.name
