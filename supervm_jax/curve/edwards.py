@@ -251,34 +251,30 @@ class TwistedEdwards(Group):
         limbs[-1] &= np.uint32(0x7FFFFFFF)
         return np.ascontiguousarray(limbs), sign
 
-    def decode(self, encodings: np.ndarray) -> tuple[jax.Array, np.ndarray, np.ndarray]:
-        """(n, 32) uint8 encodings -> (points (4, L, n), decodes (n,) bool, canonical (n,) bool).
+    def decode(self, encodings: np.ndarray, *, mesh=None) -> tuple[jax.Array, np.ndarray, np.ndarray]:
+        """(n, 32) uint8 encodings -> (points (4, L, n), decodes (n,) bool, canonical (n,) bool), the
+        lanes split over `mesh` (default all devices), the exponentiation in C++ on a CPU mesh.
         Never raises for well-sized input: an encoding with no curve point is `decodes = False`
         (its slot holds the identity). See `decompress`."""
+        from supervm_jax.pmap.sharding import device_mesh, shard_batch
+
         enc = np.asarray(encodings)
         if enc.dtype != np.uint8 or enc.ndim != 2 or enc.shape[1] != self.encoded_size:
             raise ValueError(f"{self.name}: encodings must be (n, {self.encoded_size}) uint8, got {enc.dtype} {enc.shape}")
         n = enc.shape[0]
         if n == 0:
             return jnp.zeros(self.point_shape + (0,), jnp.uint32), np.zeros(0, bool), np.zeros(0, bool)
+        mesh = mesh or device_mesh()
         y, sign = self.encoding_limbs(enc)
-        size = max(64, 1 << (n - 1).bit_length())
+        size = max(64, 1 << (n - 1).bit_length())  # power-of-two buckets: few compiled programs
         y = np.pad(y, [(0, 0), (0, size - n)])
         sign = np.pad(sign, (0, size - n))
-        points, ok, canonical = _decompress_jit(self)(jnp.asarray(y), jnp.asarray(sign))
+        use_native = native.pow_available(self.coords.spec, mesh.devices.flat[0].platform)
+        points, ok, canonical = shard_batch(_decompress_kernel(self, use_native), y, sign, mesh=mesh)
         return points[..., :n], np.asarray(ok)[:n], np.asarray(canonical)[:n]
 
 
-_DECOMPRESS_CACHE: dict = {}
-
-
-def _decompress_jit(curve: TwistedEdwards):
-    """The jitted decompress kernel for the default device (native exponentiation on a CPU)."""
-    use_native = native.pow_available(curve.coords.spec, jax.default_backend())
-    key = (curve, use_native)
-    if key not in _DECOMPRESS_CACHE:
-        from supervm_jax.pmap.compat import with_x64
-
-        kernel = functools.partial(curve.kernel("decompress"), native_pow=use_native)
-        _DECOMPRESS_CACHE[key] = with_x64(jax.jit(kernel))
-    return _DECOMPRESS_CACHE[key]
+@functools.lru_cache(maxsize=None)
+def _decompress_kernel(curve: TwistedEdwards, use_native: bool):
+    """One kernel object per (curve, native) choice, so `shard_batch` caches its program."""
+    return functools.partial(curve.kernel("decompress"), native_pow=use_native)

@@ -178,16 +178,17 @@ def double_mul(curve, table_pm: jax.Array, g_digits: jax.Array, points: jax.Arra
 
 def pow_available(spec, platform: str = "cpu") -> bool:
     """True when `field_pow` serves a field with this Montgomery spec on `platform`: enabled, CPU,
-    8 uint32 limbs, library built."""
-    return ENABLED and platform == "cpu" and spec.n_limbs == 8 and _registered()
+    p = 2^256 - c with a small c (secp256k1, ed25519), library built."""
+    return ENABLED and platform == "cpu" and spec.n_limbs == 8 and _small_c(spec.modulus) is not None and _registered()
 
 
 def field_pow(spec, a: jax.Array, exponent: int) -> jax.Array:
     """a^exponent per lane in C++ (`field_pow.cc`); a: (8, n) uint32 Montgomery form, exponent an int
     in [0, 2^256). Call inside jit on the CPU backend only, after `pow_available(spec)`."""
     p = spec.modulus
+    R = 1 << 256
     raw = b"".join(v.to_bytes(w, "little") for v, w in
-                   zip([p, (-pow(p, -1, 1 << 64)) % (1 << 64), (1 << 256) % p], [32, 8, 32]))
+                   zip([p, (-pow(p, -1, 1 << 64)) % (1 << 64), R % p, R * R % p, _small_c(p)], [32, 8, 32, 32, 8]))
     consts = np.frombuffer(raw, "<u4").astype(np.uint32)
     exp = np.frombuffer(int(exponent).to_bytes(32, "little"), "<u4").astype(np.uint32)
     shape = a.shape

@@ -85,7 +85,8 @@ def ed25519_verify(public_keys, messages, signatures, rule: str = "zip215", *, m
     s = inputs.le_ints(s_enc)
     k = [int.from_bytes(hashlib.sha512(r_enc[i].tobytes() + keys[i].tobytes() + msgs[i]).digest(), "little") % L
          for i in range(n)]
-    points, decodes, canonical = ED25519.decode(np.concatenate([keys, r_enc]))
+    mesh = mesh or device_mesh()
+    points, decodes, canonical = ED25519.decode(np.concatenate([keys, r_enc]), mesh=mesh)
     A, R = points[..., :n], points[..., n:]
     ok = np.array([v < L for v in s]) & decodes[:n] & decodes[n:]
     if rule == "rfc8032":
@@ -98,7 +99,6 @@ def ed25519_verify(public_keys, messages, signatures, rule: str = "zip215", *, m
     use_batch = rule == "zip215" and (method == "batch" or (method == "auto" and idx.size >= BATCH_MIN))
     if use_batch and _batch_equation_holds(A[..., idx], R[..., idx], [s[i] for i in idx], [k[i] for i in idx], mesh):
         return ok
-    mesh = mesh or device_mesh()
     nat = native_for(ED25519, mesh)
     single = run_sharded(_single_kernel(rule == "zip215", nat), (comb_table(ED25519, nat),),
                          (comb_digits(s_enc[idx], 32), np.asarray(A[..., idx]),
