@@ -93,13 +93,6 @@ def is_identity(curve: "TwistedEdwards", P: jax.Array) -> jax.Array:
     return F.is_zero(P[0]) & F.eq(P[1], P[2]) & ~F.is_zero(P[2])
 
 
-def eq(curve: "TwistedEdwards", P: jax.Array, Q: jax.Array) -> jax.Array:
-    """Boolean (batch): same group element (X1 Z2 = X2 Z1 and Y1 Z2 = Y2 Z1)."""
-    F = curve.coords
-    a, b, c, d = F.mul_many([(P[0], Q[2]), (Q[0], P[2]), (P[1], Q[2]), (Q[1], P[2])])
-    return F.eq(a, b) & F.eq(c, d)
-
-
 def is_on_curve(curve: "TwistedEdwards", P: jax.Array) -> jax.Array:
     """Boolean (batch): Z != 0, (Y^2 - X^2) Z^2 = Z^4 + d X^2 Y^2 and X Y = Z T."""
     F = curve.coords
@@ -119,8 +112,9 @@ def decompress(curve: "TwistedEdwards", y_std: jax.Array, sign: jax.Array,
     y_std: (L, n) uint32 standard-form limbs of the 255-bit y field of the encoding (top bit already
     cleared; may be >= p); sign: (n,) bool, the encoding's top bit. Returns (points (4, L, n),
     decodes (n,) bool, canonical (n,) bool): decodes is False where no x exists (the point is then
-    the identity, to keep the batch arithmetic clean); canonical is False where y >= p or where
-    x = 0 with the sign bit set (the encodings RFC 8032 rejects and ZIP-215 accepts). native_pow: the
+    the identity, to keep the batch arithmetic clean); canonical is True where the encoding decodes
+    and is its point's canonical encoding (False for y >= p and for x = 0 with the sign bit set: the
+    encodings RFC 8032 rejects and ZIP-215 accepts). native_pow: the
     exponentiation in C++ (`native.field_pow`, CPU only)."""
     F = curve.coords
     spec = F.spec
@@ -156,11 +150,11 @@ def decompress(curve: "TwistedEdwards", y_std: jax.Array, sign: jax.Array,
     y = jnp.where(decodes[None], y, one)
     (t,) = F.mul_many([(x, y)])
     points = jnp.stack([x, y, jnp.broadcast_to(one, y.shape), t])
-    return points, decodes, y_canonical & ~(x_zero & sign)
+    return points, decodes, decodes & y_canonical & ~(x_zero & sign)
 
 
 _KERNELS = {
-    "add": add, "double": double, "neg": neg, "select": select, "is_identity": is_identity, "eq": eq,
+    "add": add, "double": double, "neg": neg, "select": select, "is_identity": is_identity,
     "is_on_curve": is_on_curve, "identity": identity, "decompress": decompress, **GENERIC_KERNELS,
 }
 

@@ -2,7 +2,7 @@
 
 A group is a parameter object (`ShortWeierstrass`, `TwistedEdwards`) that provides pure kernels
 under fixed names: identity(batch_shape), add(P, Q), double(P), neg(P), select(cond, P, Q),
-is_identity(P), eq(P, Q), is_on_curve(P). Everything here is written once against those names, so
+is_identity(P), is_on_curve(P). Everything here is written once against those names, so
 the ladder, the subgroup check, the padded public methods and the fixed-base comb for the
 generator serve every curve shape. A batch of points is one uint32 array of shape
 `(*point_shape, *batch)`: `point_shape = (k, *elem_shape)` for k projective coordinates, each in the
@@ -59,6 +59,14 @@ def in_subgroup(curve: "Group", P: jax.Array) -> jax.Array:
     return on & curve.kernel("is_identity")(scalar_mul_bits(curve, P, bits))
 
 
+def eq(curve: "Group", P: jax.Array, Q: jax.Array) -> jax.Array:
+    """Boolean (batch): same group element (X1 Z2 = X2 Z1 and Y1 Z2 = Y2 Z1, with coordinates 0, 1, 2
+    the projective X, Y, Z of either curve shape; identity-safe)."""
+    F = curve.coords
+    a, b, c, d = F.mul_many([(P[0], Q[2]), (Q[0], P[2]), (P[1], Q[2]), (Q[1], P[2])])
+    return F.eq(a, b) & F.eq(c, d)
+
+
 def int_bits(k: int, nbits: int) -> np.ndarray:
     """Bits of k, most significant first, shape (nbits,) bool."""
     return np.array([(k >> i) & 1 for i in range(nbits - 1, -1, -1)], bool)
@@ -66,7 +74,7 @@ def int_bits(k: int, nbits: int) -> np.ndarray:
 
 
 
-GENERIC_KERNELS = {"scalar_mul_bits": scalar_mul_bits, "in_subgroup": in_subgroup}
+GENERIC_KERNELS = {"scalar_mul_bits": scalar_mul_bits, "in_subgroup": in_subgroup, "eq": eq}
 
 
 # -- the shared public API --------------------------------------------------------------------------

@@ -20,8 +20,9 @@ Pure kernels: `curve.kernel(name)` or the module functions `add(curve, P, Q)`, .
 `pmap.x64_scope()`). Public methods on the curve object (`curve.add`, `curve.from_affine`, ...)
 jit, pad the batch to a power-of-two bucket, and enter the 64-bit scope themselves.
 
-Another curve shape (twisted Edwards for ed25519) is a second parameter class with the same kernel
-names (identity, add, double, neg, select, eq, is_identity); `supervm_jax.msm` uses only those.
+The other curve shape, twisted Edwards (ed25519), is `edwards.py`, with the same kernel names;
+what both shapes share (the padded public methods, the ladder, the subgroup check, `eq`, the
+generator comb) is written once in `group.py`. `supervm_jax.msm` uses only the kernel names.
 """
 
 from __future__ import annotations
@@ -110,13 +111,6 @@ def is_identity(curve: "ShortWeierstrass", P: jax.Array) -> jax.Array:
     return curve.coords.is_zero(P[2])
 
 
-def eq(curve: "ShortWeierstrass", P: jax.Array, Q: jax.Array) -> jax.Array:
-    """Boolean (batch): same group element (X1 Z2 = X2 Z1 and Y1 Z2 = Y2 Z1; identity-safe)."""
-    F = curve.coords
-    a, b, c, d = F.mul_many([(P[0], Q[2]), (Q[0], P[2]), (P[1], Q[2]), (Q[1], P[2])])
-    return F.eq(a, b) & F.eq(c, d)
-
-
 def is_on_curve(curve: "ShortWeierstrass", P: jax.Array) -> jax.Array:
     """Boolean (batch): Y^2 Z = X^3 + b Z^3 and (X, Y, Z) != 0 (the identity counts as on the curve)."""
     F = curve.coords
@@ -152,7 +146,7 @@ def lift_x(curve: "ShortWeierstrass", x_std: jax.Array, odd: jax.Array,
 
 
 _KERNELS = {
-    "add": add, "double": double, "neg": neg, "select": select, "is_identity": is_identity, "eq": eq,
+    "add": add, "double": double, "neg": neg, "select": select, "is_identity": is_identity,
     "is_on_curve": is_on_curve, "identity": identity, "lift_x": lift_x, **GENERIC_KERNELS,
 }
 

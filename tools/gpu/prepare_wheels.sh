@@ -6,5 +6,5 @@ cd "$(dirname "$0")/../.."
 PIP=${PIP:-.venv/bin/pip}
 "$PIP" download -q --python-version 3.12 --only-binary=:all: \
   --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 \
-  -d .device_wheels py-ecc pycryptodome gmpy2
+  -d .device_wheels py-ecc pycryptodome gmpy2 pynacl coincurve cryptography cffi pycparser hypothesis
 ls .device_wheels
