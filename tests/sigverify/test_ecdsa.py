@@ -26,55 +26,27 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sigtest import (
+    G,
+    N,
+    P,
+    assert_matches,
+    batch,
+    check_result,
+    flip,
+    lift_x,
+    point_add,
+    point_mul,
+)
 
 from supervm_jax.pmap import device_mesh
 from supervm_jax.sigverify import ecdsa_verify
 
 # ---------------------------------------------------------------------------------------------------
-# Plain-Python secp256k1 (affine; None is the point at infinity), used only to craft inputs
+# secp256k1 encodings and forged inputs (the curve arithmetic is sigtest.py's)
 # ---------------------------------------------------------------------------------------------------
 
-P = 2**256 - 2**32 - 977
-N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-G = (
-    0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,
-    0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8,
-)
 HALF_N = N // 2
-
-
-def _add(p, q):
-    if p is None:
-        return q
-    if q is None:
-        return p
-    if p[0] == q[0] and (p[1] + q[1]) % P == 0:
-        return None
-    if p == q:
-        lam = 3 * p[0] * p[0] * pow(2 * p[1], -1, P) % P
-    else:
-        lam = (q[1] - p[1]) * pow(q[0] - p[0], -1, P) % P
-    x = (lam * lam - p[0] - q[0]) % P
-    return (x, (lam * (p[0] - x) - p[1]) % P)
-
-
-def _mul(k, p):
-    acc = None
-    while k:
-        if k & 1:
-            acc = _add(acc, p)
-        p = _add(p, p)
-        k >>= 1
-    return acc
-
-
-def _lift_x(x, odd=False):
-    """The point with this x (x < p) and y parity `odd`; None if x^3 + 7 is not a square."""
-    y2 = (pow(x, 3, P) + 7) % P
-    y = pow(y2, (P + 1) // 4, P)
-    if y * y % P != y2:
-        return None
-    return (x, y if (y & 1) == odd else P - y)
 
 
 def _compressed(pt) -> bytes:
@@ -101,7 +73,7 @@ def _sign_with_s(d: int, s: int, rng: random.Random):
     """A valid (hash, sig) under key d whose S is exactly s: pick the nonce k, then the hash
     e = s k - r d (mod n), so that s = (e + r d) / k."""
     k = rng.randrange(1, N)
-    r = _mul(k, G)[0] % N
+    r = point_mul(k, G)[0] % N
     e = (s * k - r * d) % N
     return e.to_bytes(32, "big"), _sig(r, s)
 
@@ -111,7 +83,7 @@ def _forge_for_point(Q, rng: random.Random):
     s = r / u2, e = u1 s."""
     while True:
         u1, u2 = rng.randrange(1, N), rng.randrange(1, N)
-        R = _add(_mul(u1, G), _mul(u2, Q))
+        R = point_add(point_mul(u1, G), point_mul(u2, Q))
         if R is None or R[0] % N == 0:
             continue
         r = R[0] % N
@@ -130,7 +102,7 @@ def _forge_with_R(R, rng: random.Random):
     (Replacing s by n - s negates u1 and u2, hence R, which keeps x(R): e stays u1 s.)"""
     while True:
         u1, u2 = rng.randrange(1, N), rng.randrange(1, N)
-        Q = _mul(pow(u2, -1, N), _add(R, _mul(N - u1, G)))
+        Q = point_mul(pow(u2, -1, N), point_add(R, point_mul(N - u1, G)))
         r = R[0] % N
         s = r * pow(u2, -1, N) % N
         if Q is not None and r and s:
@@ -141,24 +113,24 @@ def _forge_with_R(R, rng: random.Random):
 def _x_ge_n_point():
     """A curve point whose x is in [n, p): its r = x - n is small."""
     x = N + 1
-    while _lift_x(x) is None:
+    while lift_x(x) is None:
         x += 1
     assert x < P
-    return _lift_x(x)
+    return lift_x(x)
 
 
 def _small_x_point():
     """A curve point with x < 2^256 - p, so that x + p still fits in 32 bytes (a non-canonical x)."""
     x = 1
-    while _lift_x(x) is None:
+    while lift_x(x) is None:
         x += 1
     assert x + P < 2**256
-    return _lift_x(x)
+    return lift_x(x)
 
 
 def _no_point_x(start: int) -> int:
     x = start
-    while _lift_x(x) is not None:
+    while lift_x(x) is not None:
         x += 1
     return x
 
@@ -206,7 +178,7 @@ def _openssl_ref(pk: bytes, h: bytes, sig: bytes) -> bool:
 N_KEYS = 10
 SECRETS = [hashlib.sha256(b"ecdsa test key %d" % i).digest() for i in range(N_KEYS)]
 PRIVS = [coincurve.PrivateKey(s) for s in SECRETS]
-POINTS = [_mul(int.from_bytes(s, "big"), G) for s in SECRETS]
+POINTS = [point_mul(int.from_bytes(s, "big"), G) for s in SECRETS]
 SMALL_X = _small_x_point()
 X_GE_N = _x_ge_n_point()
 NO_POINT_X = _no_point_x(12345)
@@ -216,12 +188,6 @@ def _sign(i: int, h: bytes) -> bytes:
     sig = serialize_compact(der_to_cdata(PRIVS[i].sign(h, hasher=None)))
     assert sig == PRIVS[i].sign_recoverable(h, hasher=None)[:64]
     return sig
-
-
-def _flip(b: bytes, bit: int) -> bytes:
-    out = bytearray(b)
-    out[bit // 8] ^= 1 << (bit % 8)
-    return bytes(out)
 
 
 def _encode_key(i: int, form: str) -> bytes:
@@ -269,15 +235,15 @@ def _make(kind: str, rng: random.Random):
         Q, h, sig = _forge_with_R(X_GE_N, rng)
         pk = _compressed(Q) if form == "c" else _uncompressed(Q)
     elif kind == "flip_key":
-        pk = _flip(pk, 8 + rng.randrange(8 * (len(pk) - 1)))
+        pk = flip(pk, 8 + rng.randrange(8 * (len(pk) - 1)))
     elif kind == "flip_prefix":
-        pk = _flip(pk, rng.randrange(8))
+        pk = flip(pk, rng.randrange(8))
     elif kind == "flip_hash":
-        h = _flip(h, rng.randrange(256))
+        h = flip(h, rng.randrange(256))
     elif kind == "flip_r":
-        sig = _flip(sig, rng.randrange(256))
+        sig = flip(sig, rng.randrange(256))
     elif kind == "flip_s":
-        sig = _flip(sig, 256 + rng.randrange(256))
+        sig = flip(sig, 256 + rng.randrange(256))
     elif kind == "swap_key":
         pk = _encode_key((i + 1 + rng.randrange(N_KEYS - 1)) % N_KEYS, form)
     elif kind == "rand_key65":
@@ -304,29 +270,6 @@ def _make(kind: str, rng: random.Random):
     elif kind == "no_point_key":
         pk = bytes([rng.choice([2, 3])]) + NO_POINT_X.to_bytes(32, "big")
     return pk, h, sig
-
-
-
-
-def _batch(kinds, seed: int):
-    rng = random.Random(seed)
-    rows = [_make(k, rng) for k in kinds]
-    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
-
-
-def _check(ok, n: int):
-    assert isinstance(ok, np.ndarray), type(ok)
-    assert ok.dtype == np.bool_, ok.dtype
-    assert ok.shape == (n,), ok.shape
-
-
-def _assert_matches(ok, want, pks, hs, sigs, label=""):
-    bad = [
-        f"{label} index {j}: got {bool(ok[j])} want {want[j]} (pk={pks[j].hex()} hash={hs[j].hex()} sig={sigs[j].hex()})"
-        for j in range(len(want))
-        if bool(ok[j]) != want[j]
-    ]
-    assert not bad, "\n".join(bad)
 
 
 def _want(pks, hs, sigs, low_s: bool):
@@ -357,7 +300,7 @@ EXPECTED = {
 
 def test_reference_checkers_on_constructed_cases():
     rng = random.Random(2)
-    assert _add(_mul(N - 1, G), G) is None
+    assert point_add(point_mul(N - 1, G), G) is None
     for kind in KINDS:
         for _ in range(6):
             pk, h, sig = _make(kind, rng)
@@ -383,12 +326,12 @@ BATCH = 13
 @settings(max_examples=8, deadline=None)
 @given(kinds=st.lists(st.sampled_from(KINDS), min_size=BATCH, max_size=BATCH), seed=st.integers(0, 2**32 - 1))
 def test_mixed_batches_match_references(kinds, seed):
-    pks, hs, sigs = _batch(kinds, seed)
+    pks, hs, sigs = batch(_make, kinds, seed)
     for low_s in (True, False):
         want = _want(pks, hs, sigs, low_s)
         ok = ecdsa_verify(pks, hs, sigs, low_s=low_s)
-        _check(ok, BATCH)
-        _assert_matches(ok, want, pks, hs, sigs, f"low_s={low_s} kinds={kinds}")
+        check_result(ok, BATCH)
+        assert_matches(ok, want, pks, hs, sigs, f"low_s={low_s} kinds={kinds}", msg_label="hash")
     ok_default = ecdsa_verify(pks, hs, sigs)
     assert ok_default.tolist() == _want(pks, hs, sigs, True)
 
@@ -397,12 +340,13 @@ def test_mixed_batches_match_references(kinds, seed):
                                   "prefix_len_mismatch", "hybrid_wrong_parity"])
 def test_crafted_edge_cases(kind):
     """Five of one crafted kind (n = 5) next to each other, against both references."""
-    pks, hs, sigs = _batch([kind] * 5, seed=kind)
+    pks, hs, sigs = batch(_make, [kind] * 5, seed=kind)
     for low_s in (True, False):
         want = _want(pks, hs, sigs, low_s)
         if kind in EXPECTED:
             assert want == [EXPECTED[kind][not low_s]] * 5
-        _assert_matches(ecdsa_verify(pks, hs, sigs, low_s=low_s), want, pks, hs, sigs, f"{kind} low_s={low_s}")
+        ok = ecdsa_verify(pks, hs, sigs, low_s=low_s)
+        assert_matches(ok, want, pks, hs, sigs, f"{kind} low_s={low_s}", msg_label="hash")
 
 
 def test_exact_low_s_boundary():
@@ -438,21 +382,21 @@ def test_all_key_encodings_of_one_key():
 
 @pytest.mark.parametrize("low_s", [True, False])
 def test_empty_batch(low_s):
-    _check(ecdsa_verify([], [], [], low_s=low_s), 0)
+    check_result(ecdsa_verify([], [], [], low_s=low_s), 0)
     for width in (33, 65):
         z = np.zeros
-        _check(ecdsa_verify(z((0, width), np.uint8), z((0, 32), np.uint8), z((0, 64), np.uint8), low_s=low_s), 0)
+        check_result(ecdsa_verify(z((0, width), np.uint8), z((0, 32), np.uint8), z((0, 64), np.uint8), low_s=low_s), 0)
 
 
 def test_batch_of_one():
-    pks, hs, sigs = _batch(["valid_c"], seed=1)
+    pks, hs, sigs = batch(_make, ["valid_c"], seed=1)
     ok = ecdsa_verify(pks, hs, sigs)
-    _check(ok, 1)
+    check_result(ok, 1)
     assert ok.tolist() == [True]
     r, s = _rs(sigs[0])
     assert ecdsa_verify(pks, hs, [_sig(r, N - s)]).tolist() == [False]
     assert ecdsa_verify(pks, hs, [_sig(r, N - s)], low_s=False).tolist() == [True]
-    assert ecdsa_verify(pks, [_flip(hs[0], 0)], sigs).tolist() == [False]
+    assert ecdsa_verify(pks, [flip(hs[0], 0)], sigs).tolist() == [False]
 
 
 @pytest.mark.parametrize("form", ["c", "u"])
@@ -464,7 +408,7 @@ def test_array_inputs_equal_bytes_inputs(form):
         h = rng.randbytes(32)
         sig = _sign(i, h)
         if j % 4 == 1:
-            sig = _flip(sig, rng.randrange(512))
+            sig = flip(sig, rng.randrange(512))
         if j % 5 == 2:
             r, s = _rs(sig)
             sig = _sig(r, N - s)
@@ -476,9 +420,9 @@ def test_array_inputs_equal_bytes_inputs(form):
     for low_s in (True, False):
         want = _want(pks, hs, sigs, low_s)
         got = ecdsa_verify(pks, hs, sigs, low_s=low_s)
-        _assert_matches(got, want, pks, hs, sigs, f"lists low_s={low_s}")
+        assert_matches(got, want, pks, hs, sigs, f"lists low_s={low_s}", msg_label="hash")
         got_arr = ecdsa_verify(arr(pks, width), arr(hs, 32), arr(sigs, 64), low_s=low_s)
-        _check(got_arr, BATCH)
+        check_result(got_arr, BATCH)
         assert got_arr.tolist() == got.tolist()
         assert ecdsa_verify(pks, arr(hs, 32), sigs, low_s=low_s).tolist() == got.tolist()
 
@@ -486,19 +430,19 @@ def test_array_inputs_equal_bytes_inputs(form):
 def test_one_device_mesh_equals_all_devices(n_devices):
     kinds = ["valid_c", "high_s", "valid_u", "r_plus_n", "valid_h", "x_ge_n", "flip_key", "boundary_s",
              "s_ge_n", "valid_c", "key_x_ge_p", "rand_key65", "hash_ge_n"]
-    pks, hs, sigs = _batch(kinds, seed=8)
+    pks, hs, sigs = batch(_make, kinds, seed=8)
     one, every = device_mesh(1), device_mesh()
     assert every.devices.size == n_devices
     for low_s in (True, False):
         want = _want(pks, hs, sigs, low_s)
         a = ecdsa_verify(pks, hs, sigs, low_s=low_s, mesh=one)
         b = ecdsa_verify(pks, hs, sigs, low_s=low_s, mesh=every)
-        _check(a, BATCH)
-        _assert_matches(a, want, pks, hs, sigs, f"1 device low_s={low_s}")
+        check_result(a, BATCH)
+        assert_matches(a, want, pks, hs, sigs, f"1 device low_s={low_s}", msg_label="hash")
         assert a.tolist() == b.tolist()
 
 
-GOOD_PKS, GOOD_HS, GOOD_SIGS = _batch(["valid_c", "valid_u", "valid_c", "valid_h", "valid_c"], seed=9)
+GOOD_PKS, GOOD_HS, GOOD_SIGS = batch(_make, ["valid_c", "valid_u", "valid_c", "valid_h", "valid_c"], seed=9)
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sigtest import assert_matches, batch, check_result, flip
 from vectors import rfc8032, speccheck, zip215_small_order, zip215_small_order_sigs
 
 from supervm_jax.pmap import device_mesh
@@ -169,12 +170,6 @@ def _sign(i: int, msg: bytes) -> bytes:
     return SIGNERS[i].sign(msg).signature
 
 
-def _flip(b: bytes, bit: int) -> bytes:
-    out = bytearray(b)
-    out[bit // 8] ^= 1 << (bit % 8)
-    return bytes(out)
-
-
 def _valid_batch(n: int, seed: int, msg_len=None):
     rng = random.Random(seed)
     pks, msgs, sigs = [], [], []
@@ -199,13 +194,13 @@ def _make(kind: str, rng: random.Random):
     msg = rng.randbytes(rng.randrange(0, 41))
     pk, sig = PKS[i], _sign(i, msg)
     if kind == "flip_R":
-        sig = _flip(sig, rng.randrange(256))
+        sig = flip(sig, rng.randrange(256))
     elif kind == "flip_s":
-        sig = _flip(sig, 256 + rng.randrange(256))
+        sig = flip(sig, 256 + rng.randrange(256))
     elif kind == "flip_key":
-        pk = _flip(pk, rng.randrange(256))
+        pk = flip(pk, rng.randrange(256))
     elif kind == "flip_msg":
-        msg = _flip(msg, rng.randrange(8 * len(msg))) if msg else b"\x00"
+        msg = flip(msg, rng.randrange(8 * len(msg))) if msg else b"\x00"
     elif kind == "swap_key":
         pk = PKS[(i + 1 + rng.randrange(N_KEYS - 1)) % N_KEYS]
     elif kind == "wrong_msg":
@@ -226,27 +221,6 @@ def _make(kind: str, rng: random.Random):
     elif kind == "zero_sig":
         sig = bytes(64)
     return pk, msg, sig
-
-
-def _mixed_batch(kinds, seed: int):
-    rng = random.Random(seed)
-    rows = [_make(k, rng) for k in kinds]
-    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
-
-
-def _check(ok, n: int):
-    assert isinstance(ok, np.ndarray), type(ok)
-    assert ok.dtype == np.bool_, ok.dtype
-    assert ok.shape == (n,), ok.shape
-
-
-def _assert_matches(ok, want, pks, msgs, sigs, label=""):
-    bad = [
-        f"{label} index {j}: got {bool(ok[j])} want {want[j]} (pk={pks[j].hex()} msg={msgs[j].hex()} sig={sigs[j].hex()})"
-        for j in range(len(want))
-        if bool(ok[j]) != want[j]
-    ]
-    assert not bad, "\n".join(bad)
 
 
 SMALL_SIGS = zip215_small_order_sigs()
@@ -297,7 +271,7 @@ def test_rfc8032_vectors(rule, method):
     vs = rfc8032()
     ok = ed25519_verify([v["public_key"] for v in vs], [v["message"] for v in vs], [v["signature"] for v in vs],
                         rule, method=method)
-    _check(ok, len(vs))
+    check_result(ok, len(vs))
     assert ok.tolist() == [True] * len(vs)
 
 
@@ -307,7 +281,7 @@ def test_speccheck_table(rule, method):
     col = "zip215" if rule == "zip215" else "libsodium"
     ok = ed25519_verify([c["pub_key"] for c in cs], [c["message"] for c in cs], [c["signature"] for c in cs],
                         rule=rule, method=method)
-    _check(ok, len(cs))
+    check_result(ok, len(cs))
     got = {c["index"]: bool(o) for c, o in zip(cs, ok)}
     want = {c["index"]: c[col] for c in cs}
     assert got == want, {i: (got[i], want[i]) for i in got if got[i] != want[i]}
@@ -321,12 +295,12 @@ def test_small_order_combinations(rule, method):
     msgs = [c["message"] for c in SMALL_SIGS]
     sigs = [c["signature"] for c in SMALL_SIGS]
     ok = ed25519_verify(pks, msgs, sigs, rule=rule, method=method)
-    _check(ok, 196)
+    check_result(ok, 196)
     if rule == "zip215":
         assert ok.all(), [j for j in range(196) if not ok[j]]
     else:
         want = [_nacl_ref(p, m, s) for p, m, s in zip(pks, msgs, sigs)]
-        _assert_matches(ok, want, pks, msgs, sigs, f"rfc8032/{method}")
+        assert_matches(ok, want, pks, msgs, sigs, f"rfc8032/{method}")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -339,7 +313,7 @@ BATCH = 13  # not a multiple of the 8 devices
 @settings(max_examples=6, deadline=None)
 @given(kinds=st.lists(st.sampled_from(KINDS), min_size=BATCH, max_size=BATCH), seed=st.integers(0, 2**32 - 1))
 def test_mixed_batches_match_references(kinds, seed):
-    pks, msgs, sigs = _mixed_batch(kinds, seed)
+    pks, msgs, sigs = batch(_make, kinds, seed)
     for rule in ("zip215", "rfc8032"):
         want = [_ref(rule, p, m, s) for p, m, s in zip(pks, msgs, sigs)]
         for kind, w in zip(kinds, want):
@@ -350,8 +324,8 @@ def test_mixed_batches_match_references(kinds, seed):
         results = {}
         for method in METHODS[rule]:
             ok = ed25519_verify(pks, msgs, sigs, rule=rule, method=method)
-            _check(ok, BATCH)
-            _assert_matches(ok, want, pks, msgs, sigs, f"{rule}/{method} kinds={kinds}")
+            check_result(ok, BATCH)
+            assert_matches(ok, want, pks, msgs, sigs, f"{rule}/{method} kinds={kinds}")
             results[method] = ok.tolist()
         assert len({tuple(v) for v in results.values()}) == 1, results
 
@@ -360,12 +334,12 @@ def test_mixed_batches_match_references(kinds, seed):
 @given(kinds=st.lists(st.sampled_from(["valid"] * 6 + KINDS), min_size=40, max_size=40), seed=st.integers(0, 2**32 - 1))
 def test_batch_equals_single_zip215_large(kinds, seed):
     """n = 40: "auto" takes the batch path here (it starts at 32 signatures)."""
-    pks, msgs, sigs = _mixed_batch(kinds, seed)
+    pks, msgs, sigs = batch(_make, kinds, seed)
     want = [_zip215_ref(p, m, s) for p, m, s in zip(pks, msgs, sigs)]
     got = {m: ed25519_verify(pks, msgs, sigs, method=m) for m in ("auto", "batch", "single")}
     for m, ok in got.items():
-        _check(ok, 40)
-        _assert_matches(ok, want, pks, msgs, sigs, f"zip215/{m}")
+        check_result(ok, 40)
+        assert_matches(ok, want, pks, msgs, sigs, f"zip215/{m}")
 
 
 @pytest.mark.parametrize("method", ["auto", "batch", "single"])
@@ -374,11 +348,11 @@ def test_one_bad_signature_among_forty(method):
     assert ed25519_verify(pks, msgs, sigs, method=method).tolist() == [True] * 40
     for bad in (0, 17, 39):
         s2 = list(sigs)
-        s2[bad] = _flip(s2[bad], 300)
+        s2[bad] = flip(s2[bad], 300)
         ok = ed25519_verify(pks, msgs, s2, method=method)
         assert ok.tolist() == [j != bad for j in range(40)], (bad, ok)
     # every signature bad
-    ok = ed25519_verify(pks, msgs, [_flip(s, 5) for s in sigs], method=method)
+    ok = ed25519_verify(pks, msgs, [flip(s, 5) for s in sigs], method=method)
     assert ok.tolist() == [False] * 40
 
 
@@ -392,7 +366,7 @@ def test_torsion_only_batches():
         assert ed25519_verify(pks, msgs, sigs, method=method).tolist() == [True] * BATCH, method
     want = [_nacl_ref(p, m, s) for p, m, s in zip(pks, msgs, sigs)]
     for method in METHODS["rfc8032"]:
-        _assert_matches(ed25519_verify(pks, msgs, sigs, rule="rfc8032", method=method), want, pks, msgs, sigs, method)
+        assert_matches(ed25519_verify(pks, msgs, sigs, rule="rfc8032", method=method), want, pks, msgs, sigs, method)
 
 
 def test_message_lengths_across_hash_block_boundaries():
@@ -417,23 +391,23 @@ def test_message_lengths_across_hash_block_boundaries():
 def test_empty_batch(rule, method):
     for pks, sigs in (([], []), (np.zeros((0, 32), np.uint8), np.zeros((0, 64), np.uint8))):
         ok = ed25519_verify(pks, [], sigs, rule=rule, method=method)
-        _check(ok, 0)
+        check_result(ok, 0)
 
 
 @pytest.mark.parametrize("rule,method", RULE_METHODS)
 def test_batch_of_one(rule, method):
     pks, msgs, sigs = _valid_batch(1, seed=1)
     ok = ed25519_verify(pks, msgs, sigs, rule=rule, method=method)
-    _check(ok, 1)
+    check_result(ok, 1)
     assert ok.tolist() == [True]
-    assert ed25519_verify(pks, msgs, [_flip(sigs[0], 7)], rule=rule, method=method).tolist() == [False]
+    assert ed25519_verify(pks, msgs, [flip(sigs[0], 7)], rule=rule, method=method).tolist() == [False]
     assert ed25519_verify(pks, [msgs[0] + b"."], sigs, rule=rule, method=method).tolist() == [False]
 
 
 def test_array_inputs_equal_bytes_inputs():
     kinds = ["valid", "flip_R", "valid", "s_plus_l", "small_order", "valid", "no_point_key", "torsion_A",
              "valid", "flip_key", "swap_key", "valid", "zero_sig"]
-    pks, msgs, sigs = _mixed_batch(kinds, seed=77)
+    pks, msgs, sigs = batch(_make, kinds, seed=77)
     pk_arr = np.frombuffer(b"".join(pks), np.uint8).reshape(-1, 32)
     sig_arr = np.frombuffer(b"".join(sigs), np.uint8).reshape(-1, 64)
     for rule, method in RULE_METHODS:
@@ -447,15 +421,15 @@ def test_array_inputs_equal_bytes_inputs():
 def test_one_device_mesh_equals_all_devices(n_devices):
     kinds = ["valid", "torsion_R", "flip_s", "valid", "small_order", "swap_key", "valid", "s_plus_l",
              "valid", "no_point_R", "torsion_A", "flip_msg", "valid"]
-    pks, msgs, sigs = _mixed_batch(kinds, seed=5)
+    pks, msgs, sigs = batch(_make, kinds, seed=5)
     one, every = device_mesh(1), device_mesh()
     assert every.devices.size == n_devices
     for rule, method in RULE_METHODS:
         want = [_ref(rule, p, m, s) for p, m, s in zip(pks, msgs, sigs)]
         a = ed25519_verify(pks, msgs, sigs, rule=rule, method=method, mesh=one)
         b = ed25519_verify(pks, msgs, sigs, rule=rule, method=method, mesh=every)
-        _check(a, BATCH)
-        _assert_matches(a, want, pks, msgs, sigs, f"1 device {rule}/{method}")
+        check_result(a, BATCH)
+        assert_matches(a, want, pks, msgs, sigs, f"1 device {rule}/{method}")
         assert a.tolist() == b.tolist(), (rule, method)
 
 

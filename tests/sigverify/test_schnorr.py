@@ -14,47 +14,21 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sigtest import (
+    G,
+    N,
+    P,
+    assert_matches,
+    batch,
+    check_result,
+    flip,
+    has_point,
+    point_mul,
+)
 from vectors import bip340
 
 from supervm_jax.pmap import device_mesh
 from supervm_jax.sigverify import schnorr_verify
-
-P = 2**256 - 2**32 - 977
-N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-G = (
-    0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,
-    0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8,
-)
-
-
-def _add(p, q):
-    if p is None:
-        return q
-    if q is None:
-        return p
-    if p[0] == q[0] and (p[1] + q[1]) % P == 0:
-        return None
-    if p == q:
-        lam = 3 * p[0] * p[0] * pow(2 * p[1], -1, P) % P
-    else:
-        lam = (q[1] - p[1]) * pow(q[0] - p[0], -1, P) % P
-    x = (lam * lam - p[0] - q[0]) % P
-    return (x, (lam * (p[0] - x) - p[1]) % P)
-
-
-def _mul(k, p):
-    acc = None
-    while k:
-        if k & 1:
-            acc = _add(acc, p)
-        p = _add(p, p)
-        k >>= 1
-    return acc
-
-
-def _has_point(x: int) -> bool:
-    y2 = (pow(x, 3, P) + 7) % P
-    return pow(y2, (P - 1) // 2, P) in (0, 1)
 
 
 def _tagged(tag: bytes, msg: bytes) -> bytes:
@@ -64,10 +38,10 @@ def _tagged(tag: bytes, msg: bytes) -> bytes:
 
 def _py_sign(d: int, msg: bytes, k: int, negate_key=True, negate_nonce=True):
     """BIP-340 signing with an explicit nonce; the negate_* switches break the even-y rules on purpose."""
-    Pt = _mul(d, G)
+    Pt = point_mul(d, G)
     if negate_key and Pt[1] & 1:
         d = N - d
-    R = _mul(k, G)
+    R = point_mul(k, G)
     if negate_nonce and R[1] & 1:
         k = N - k
     px, rx = Pt[0].to_bytes(32, "big"), R[0].to_bytes(32, "big")
@@ -87,25 +61,19 @@ SECRETS = [hashlib.sha256(b"schnorr test key %d" % i).digest() for i in range(N_
 PRIVS = [coincurve.PrivateKey(s) for s in SECRETS]
 PKS = [coincurve.PublicKeyXOnly.from_secret(s).format() for s in SECRETS]
 # a key whose point has odd y (before BIP-340's negation), for "key_odd_y"
-ODD_KEY = next(i for i in range(N_KEYS) if _mul(int.from_bytes(SECRETS[i], "big"), G)[1] & 1)
-NO_POINT_X = next(x for x in range(7, 10**6) if not _has_point(x))
-SMALL_X = next(x for x in range(1, 10**6) if _has_point(x))  # x + p still fits in 32 bytes
+ODD_KEY = next(i for i in range(N_KEYS) if point_mul(int.from_bytes(SECRETS[i], "big"), G)[1] & 1)
+NO_POINT_X = next(x for x in range(7, 10**6) if not has_point(x))
+SMALL_X = next(x for x in range(1, 10**6) if has_point(x))  # x + p still fits in 32 bytes
 
 
 def _sign(i: int, msg: bytes, aux: bytes) -> bytes:
     return PRIVS[i].sign_schnorr(msg, aux)
 
 
-def _flip(b: bytes, bit: int) -> bytes:
-    out = bytearray(b)
-    out[bit // 8] ^= 1 << (bit % 8)
-    return bytes(out)
-
-
 def _nonce_with_parity(rng: random.Random, odd: bool) -> int:
     while True:
         k = rng.randrange(1, N)
-        if _mul(k, G)[1] & 1 == odd:
+        if point_mul(k, G)[1] & 1 == odd:
             return k
 
 
@@ -124,13 +92,13 @@ def _make(kind: str, rng: random.Random):
     if kind == "py_valid":
         pk, sig = _py_sign(int.from_bytes(SECRETS[i], "big"), msg, rng.randrange(1, N))
     elif kind == "flip_r":
-        sig = _flip(sig, rng.randrange(256))
+        sig = flip(sig, rng.randrange(256))
     elif kind == "flip_s":
-        sig = _flip(sig, 256 + rng.randrange(256))
+        sig = flip(sig, 256 + rng.randrange(256))
     elif kind == "flip_key":
-        pk = _flip(pk, rng.randrange(256))
+        pk = flip(pk, rng.randrange(256))
     elif kind == "flip_msg":
-        msg = _flip(msg, rng.randrange(256))
+        msg = flip(msg, rng.randrange(256))
     elif kind == "swap_key":
         pk = PKS[(i + 1 + rng.randrange(N_KEYS - 1)) % N_KEYS]
     elif kind == "wrong_msg":
@@ -164,27 +132,6 @@ EXPECTED = {k: False for k in KINDS}
 EXPECTED.update(valid=True, py_valid=True)
 
 
-def _batch(kinds, seed):
-    rng = random.Random(seed)
-    rows = [_make(k, rng) for k in kinds]
-    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
-
-
-def _check(ok, n: int):
-    assert isinstance(ok, np.ndarray), type(ok)
-    assert ok.dtype == np.bool_, ok.dtype
-    assert ok.shape == (n,), ok.shape
-
-
-def _assert_matches(ok, want, pks, msgs, sigs, label=""):
-    bad = [
-        f"{label} index {j}: got {bool(ok[j])} want {want[j]} (pk={pks[j].hex()} msg={msgs[j].hex()} sig={sigs[j].hex()})"
-        for j in range(len(want))
-        if bool(ok[j]) != want[j]
-    ]
-    assert not bad, "\n".join(bad)
-
-
 def _want(pks, msgs, sigs):
     return [_coincurve_ref(p, m, s) for p, m, s in zip(pks, msgs, sigs)]
 
@@ -209,7 +156,7 @@ def test_reference_checkers():
     # the plain-Python signer reproduces the published signature when given BIP-340's nonce
     v = bip340()[0]
     d = int.from_bytes(v["secret_key"], "big")
-    Pt = _mul(d, G)
+    Pt = point_mul(d, G)
     dd = d if Pt[1] % 2 == 0 else N - d
     t = (dd ^ int.from_bytes(_tagged(b"BIP0340/aux", v["aux_rand"]), "big")).to_bytes(32, "big")
     k = int.from_bytes(_tagged(b"BIP0340/nonce", t + Pt[0].to_bytes(32, "big") + v["message"]), "big") % N
@@ -226,7 +173,7 @@ def test_bip340_vectors(method):
     vs = VECTORS_32
     ok = schnorr_verify([v["public_key"] for v in vs], [v["message"] for v in vs], [v["signature"] for v in vs],
                         method=method)
-    _check(ok, len(vs))
+    check_result(ok, len(vs))
     got = {v["index"]: bool(o) for v, o in zip(vs, ok)}
     want = {v["index"]: v["result"] for v in vs}
     assert got == want, {i: (got[i], want[i]) for i in got if got[i] != want[i]}
@@ -262,14 +209,14 @@ BATCH = 13
 @settings(max_examples=8, deadline=None)
 @given(kinds=st.lists(st.sampled_from(KINDS), min_size=BATCH, max_size=BATCH), seed=st.integers(0, 2**32 - 1))
 def test_mixed_batches_match_coincurve(kinds, seed):
-    pks, msgs, sigs = _batch(kinds, seed)
+    pks, msgs, sigs = batch(_make, kinds, seed)
     want = _want(pks, msgs, sigs)
     assert want == [EXPECTED[k] for k in kinds]
     results = {}
     for method in METHODS:
         ok = schnorr_verify(pks, msgs, sigs, method=method)
-        _check(ok, BATCH)
-        _assert_matches(ok, want, pks, msgs, sigs, f"{method} kinds={kinds}")
+        check_result(ok, BATCH)
+        assert_matches(ok, want, pks, msgs, sigs, f"{method} kinds={kinds}")
         results[method] = ok.tolist()
     assert len({tuple(v) for v in results.values()}) == 1, results
 
@@ -278,24 +225,24 @@ def test_mixed_batches_match_coincurve(kinds, seed):
 @given(kinds=st.lists(st.sampled_from(["valid"] * 8 + KINDS), min_size=40, max_size=40), seed=st.integers(0, 2**32 - 1))
 def test_batch_equals_single_large(kinds, seed):
     """n = 40: "auto" takes the batch path (it starts at 32 signatures)."""
-    pks, msgs, sigs = _batch(kinds, seed)
+    pks, msgs, sigs = batch(_make, kinds, seed)
     want = _want(pks, msgs, sigs)
     for method in METHODS:
         ok = schnorr_verify(pks, msgs, sigs, method=method)
-        _check(ok, 40)
-        _assert_matches(ok, want, pks, msgs, sigs, method)
+        check_result(ok, 40)
+        assert_matches(ok, want, pks, msgs, sigs, method)
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_one_bad_signature_among_forty(method):
-    pks, msgs, sigs = _batch(["valid"] * 40, seed=40)
+    pks, msgs, sigs = batch(_make, ["valid"] * 40, seed=40)
     assert schnorr_verify(pks, msgs, sigs, method=method).tolist() == [True] * 40
     for bad_kind, bad in (("odd_R", 0), ("flip_s", 17), ("key_no_point", 39), ("r_no_point", 21), ("key_odd_y", 5)):
         p2, m2, s2 = list(pks), list(msgs), list(sigs)
         p2[bad], m2[bad], s2[bad] = _make(bad_kind, random.Random(bad))
         ok = schnorr_verify(p2, m2, s2, method=method)
         assert ok.tolist() == [j != bad for j in range(40)], (bad_kind, bad, ok)
-    ok = schnorr_verify(pks, msgs, [_flip(s, 300) for s in sigs], method=method)
+    ok = schnorr_verify(pks, msgs, [flip(s, 300) for s in sigs], method=method)
     assert ok.tolist() == [False] * 40
 
 
@@ -306,30 +253,30 @@ def test_one_bad_signature_among_forty(method):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_empty_batch(method):
-    _check(schnorr_verify([], [], [], method=method), 0)
+    check_result(schnorr_verify([], [], [], method=method), 0)
     z = np.zeros
-    _check(schnorr_verify(z((0, 32), np.uint8), z((0, 32), np.uint8), z((0, 64), np.uint8), method=method), 0)
+    check_result(schnorr_verify(z((0, 32), np.uint8), z((0, 32), np.uint8), z((0, 64), np.uint8), method=method), 0)
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_batch_of_one(method):
-    pks, msgs, sigs = _batch(["valid"], seed=1)
+    pks, msgs, sigs = batch(_make, ["valid"], seed=1)
     ok = schnorr_verify(pks, msgs, sigs, method=method)
-    _check(ok, 1)
+    check_result(ok, 1)
     assert ok.tolist() == [True]
-    assert schnorr_verify(pks, msgs, [_flip(sigs[0], 400)], method=method).tolist() == [False]
+    assert schnorr_verify(pks, msgs, [flip(sigs[0], 400)], method=method).tolist() == [False]
     assert schnorr_verify([NO_POINT_X.to_bytes(32, "big")], msgs, sigs, method=method).tolist() == [False]
 
 
 def test_array_inputs_equal_bytes_inputs():
     kinds = ["valid", "flip_r", "valid", "s_ge_n", "odd_R", "valid", "key_no_point", "py_valid", "valid",
              "flip_key", "swap_key", "valid", "r_ge_p"]
-    pks, msgs, sigs = _batch(kinds, seed=77)
+    pks, msgs, sigs = batch(_make, kinds, seed=77)
     arr = lambda rows, k: np.frombuffer(b"".join(rows), np.uint8).reshape(-1, k)  # noqa: E731, RUF100
     want = _want(pks, msgs, sigs)
     for method in METHODS:
         got = schnorr_verify(pks, msgs, sigs, method=method)
-        _assert_matches(got, want, pks, msgs, sigs, method)
+        assert_matches(got, want, pks, msgs, sigs, method)
         assert schnorr_verify(arr(pks, 32), arr(msgs, 32), arr(sigs, 64), method=method).tolist() == want
         assert schnorr_verify(pks, arr(msgs, 32), sigs, method=method).tolist() == want
 
@@ -337,19 +284,19 @@ def test_array_inputs_equal_bytes_inputs():
 def test_one_device_mesh_equals_all_devices(n_devices):
     kinds = ["valid", "odd_R", "valid", "key_odd_y", "valid", "r_no_point", "flip_msg", "valid", "s_ge_n",
              "py_valid", "key_ge_p", "valid", "swap_key"]
-    pks, msgs, sigs = _batch(kinds, seed=6)
+    pks, msgs, sigs = batch(_make, kinds, seed=6)
     want = _want(pks, msgs, sigs)
     one, every = device_mesh(1), device_mesh()
     assert every.devices.size == n_devices
     for method in METHODS:
         a = schnorr_verify(pks, msgs, sigs, method=method, mesh=one)
         b = schnorr_verify(pks, msgs, sigs, method=method, mesh=every)
-        _check(a, BATCH)
-        _assert_matches(a, want, pks, msgs, sigs, f"1 device {method}")
+        check_result(a, BATCH)
+        assert_matches(a, want, pks, msgs, sigs, f"1 device {method}")
         assert a.tolist() == b.tolist(), method
 
 
-GOOD = _batch(["valid"] * 5, seed=9)
+GOOD = batch(_make, ["valid"] * 5, seed=9)
 
 
 @pytest.mark.parametrize("case", ["key31", "key33", "key0", "msg31", "msg33", "msg0", "sig63", "sig65", "str_key",
