@@ -15,5 +15,6 @@ Rules, algorithms and measurements: docs/SIGVERIFY.md.
 from supervm_jax.sigverify.ecdsa import ecdsa_verify
 from supervm_jax.sigverify.ed25519 import ed25519_verify
 from supervm_jax.sigverify.schnorr import schnorr_verify
+from supervm_jax.sigverify.sign import ed25519_public_keys, ed25519_sign
 
-__all__ = ["ecdsa_verify", "ed25519_verify", "schnorr_verify"]
+__all__ = ["ecdsa_verify", "ed25519_public_keys", "ed25519_sign", "ed25519_verify", "schnorr_verify"]
