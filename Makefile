@@ -25,7 +25,7 @@ $(NODE_STAMP): $(NODE_PKG)/package-lock.json
 node: $(NODE_STAMP)
 
 demo: $(STAMP)
-	$(PY) -m supervm_jax.jobs.field_ntt
+	$(PY) -m supervm_jax.jobs.node
 
 test: $(STAMP) node
 	$(PY) -m pytest -q -n 2 --dist loadfile

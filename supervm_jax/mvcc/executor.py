@@ -15,7 +15,7 @@ import dataclasses
 import os
 import queue
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from supervm_jax.config import Config, load_config
@@ -112,7 +112,7 @@ class _SerialContext:
         self.writes[key] = value
 
 
-def _run_serially(store, txs: Sequence[Any]) -> list[Receipt]:
+def _run_serially(store, txs: Sequence[Any], finalize: Finalize | None = None) -> list[Receipt]:
     """The reference: transactions one after another, each seeing all earlier successful writes."""
     with store.snapshot() as snapshot:
         base = BlockView(snapshot)
@@ -127,8 +127,22 @@ def _run_serially(store, txs: Sequence[Any]) -> list[Receipt]:
                 continue
             overlay.update(ctx.writes)
             receipts.append(Receipt(index, True, output))
-        store.commit(overlay, base_height=snapshot.height)
+        store.commit(_with_extra(overlay, receipts, finalize), base_height=snapshot.height)
     return receipts
+
+
+Finalize = Callable[[Mapping[str, Any], list[Receipt]], Mapping[str, Any]]
+
+
+def _with_extra(writes: dict, receipts: list[Receipt], finalize: Finalize | None) -> dict:
+    """The block's write set plus what `finalize(writes, receipts)` adds (committed atomically with it)."""
+    if finalize is None:
+        return writes
+    extra = finalize(dict(writes), receipts)
+    overlap = set(extra) & set(writes)
+    if overlap:
+        raise ValueError(f"finalize may only add keys the block did not write, got {sorted(overlap)[:3]}")
+    return {**writes, **extra}
 
 
 class SerialExecutor:
@@ -138,12 +152,13 @@ class SerialExecutor:
         self.store = store
         self.last_stats: ExecutionStats | None = None
 
-    def execute_block(self, txs: Iterable[Transaction]) -> list[Receipt]:
+    def execute_block(self, txs: Iterable[Transaction], *, finalize: Finalize | None = None) -> list[Receipt]:
         """Runs `txs` in order, commits the block, returns one receipt per transaction.
+        finalize: as in `ParallelExecutor.execute_block`.
         Raises TypeError if an item has no ``execute`` method (before running anything)."""
         txs = list(txs)
         _check_transactions(txs)
-        receipts = _run_serially(self.store, txs)
+        receipts = _run_serially(self.store, txs, finalize)
         self.last_stats = ExecutionStats(len(txs), 1, len(txs), 0, True)
         return receipts
 
@@ -400,9 +415,14 @@ class ParallelExecutor:
         cpu_sets = numa.worker_cpu_sets(num_workers, sysfs_root) if pin else [None] * num_workers
         self._pool = _WorkerPool(cpu_sets)
 
-    def execute_block(self, txs: Iterable[Transaction]) -> list[Receipt]:
+    def execute_block(self, txs: Iterable[Transaction], *, finalize: Finalize | None = None) -> list[Receipt]:
         """Executes `txs` as one block, commits its write set as the store's next height, and returns
         one receipt per transaction, equal to what `SerialExecutor` returns.
+
+        finalize: called as ``finalize(writes, receipts)`` with the block's write set and receipts
+        after execution and before the commit; the keys it returns (which the block must not have
+        written) are committed atomically with the block (a node's header and state root). If it
+        raises, nothing is committed.
 
         Raises TypeError if an item has no ``execute`` method (before running anything), the
         store's StaleBlockError if another block was committed meanwhile, and re-raises a
@@ -414,7 +434,7 @@ class ParallelExecutor:
             if self._pool is None:
                 raise ValueError("executor is closed")
             if len(txs) < self.sequential_below:
-                receipts = _run_serially(self.store, txs)
+                receipts = _run_serially(self.store, txs, finalize)
                 self.last_stats = ExecutionStats(len(txs), 1, len(txs), 0, True)
                 return receipts
             with self.store.snapshot() as snapshot:
@@ -425,12 +445,13 @@ class ParallelExecutor:
                 ])
                 if block.error is not None:
                     raise block.error
-                self.store.commit(block.state, base_height=snapshot.height)
+                receipts = [
+                    Receipt(index, True, payload) if success else Receipt(index, False, None, payload)
+                    for index, (success, payload) in enumerate(zip(block.succeeded, block.payloads))
+                ]
+                self.store.commit(_with_extra(block.state, receipts, finalize), base_height=snapshot.height)
             self.last_stats = ExecutionStats(len(txs), self.num_workers, block.executions, block.validations, False)
-        return [
-            Receipt(index, True, payload) if success else Receipt(index, False, None, payload)
-            for index, (success, payload) in enumerate(zip(block.succeeded, block.payloads))
-        ]
+        return receipts
 
     def close(self) -> None:
         """Stops the worker threads (idempotent)."""

@@ -1,0 +1,205 @@
+"""The block pipeline: decode -> batch signature verification (devices) -> Block-STM execution (CPU
+threads) -> state root (devices) -> durable commit, with consecutive blocks overlapped.
+
+`Node.run` keeps one block in flight on each side: while block k executes and commits on the calling
+thread (the executor's worker pool), block k + 1 is decoded and its signatures verified on a helper
+thread (the device kernels release the interpreter lock). ``overlap=False`` runs the stages one
+after another (the bench's peer). The receipts and roots are the same either way, and the same as
+serial execution (`serial=True` uses `mvcc.SerialExecutor`).
+
+Failures: a malformed transaction or line never stops the node (`formats`). An exception in
+execution, in the root or in the commit stops it with nothing of that block committed; reopening
+the same state continues after the last committed block.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+
+import numpy as np
+
+from supervm_jax.mvcc import ParallelExecutor, SerialExecutor, balance_key, nonce_key
+from supervm_jax.node import formats
+from supervm_jax.node.formats import FormatError, Malformed, SignedTransfer
+from supervm_jax.node.state import AccountState
+from supervm_jax.node.transfer import NodeTransfer, receipt_reason
+from supervm_jax.pmap import device_mesh
+from supervm_jax.sigverify import ed25519_verify
+
+GENESIS_KEY = "chain/genesis"
+
+
+def receipts_key(height: int) -> str:
+    """Store key of block `height`'s receipt lines (newline-joined), kept so a restarted node can
+    rewrite a receipts file that a kill left short."""
+    return f"receipts/{height}"
+
+
+@dataclasses.dataclass
+class Prepared:
+    """A block after decoding and signature verification, ready to execute."""
+
+    height: int
+    txs: list[SignedTransfer | Malformed]
+    txs_json: list
+    sig_ok: np.ndarray
+    warning: str | None
+    decode_s: float
+    verify_s: float
+
+
+@dataclasses.dataclass
+class BlockResult:
+    """What one committed block produced: receipts (JSON lines) and stage times in seconds."""
+
+    height: int
+    receipts: list[str]
+    state_root: str
+    n_txs: int
+    n_ok: int
+    decode_s: float
+    verify_s: float
+    execute_s: float
+    root_s: float
+    warning: str | None
+
+    def summary(self) -> dict:
+        busy = self.execute_s + self.verify_s
+        return {"height": self.height, "txs": self.n_txs, "ok": self.n_ok, "decode_s": round(self.decode_s, 4),
+                "verify_s": round(self.verify_s, 4), "execute_s": round(self.execute_s - self.root_s, 4),
+                "root_s": round(self.root_s, 4), "tps": round(self.n_txs / busy, 1) if busy else None,
+                "state_root": self.state_root}
+
+
+def genesis_hash(accounts: dict[bytes, int]) -> str:
+    return hashlib.sha256(json.dumps(formats.genesis_json(accounts), sort_keys=True).encode()).hexdigest()
+
+
+class Node:
+    """One node over an `mvcc.MVCCStore`. Use as a context manager (closes the executor).
+
+    num_workers, config: the executor's (see `mvcc.ParallelExecutor`); serial: use the serial
+    reference executor; mesh: devices for signatures and roots (default all)."""
+
+    def __init__(self, store, *, num_workers: int | None = None, config=None, serial: bool = False, mesh=None):
+        self.store = store
+        self.mesh = mesh or device_mesh()
+        self.state = AccountState(store, self.mesh)
+        self.executor = SerialExecutor(store) if serial else ParallelExecutor(store, num_workers, config=config)
+
+    def __enter__(self) -> Node:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if isinstance(self.executor, ParallelExecutor):
+            self.executor.close()
+
+    @property
+    def height(self) -> int:
+        """Latest committed node height (-1 before genesis, 0 after it)."""
+        return self.state.height
+
+    def init_genesis(self, accounts: dict[bytes, int]) -> None:
+        """Commits genesis (node height 0), or checks that the existing state was made from it."""
+        digest = genesis_hash(accounts)
+        if self.height >= 0:
+            stored = self.store.get(GENESIS_KEY)
+            if stored != digest:
+                raise FormatError(f"the state was created from another genesis ({stored} != {digest})")
+            return
+        writes = {balance_key(pk.hex()): balance for pk, balance in accounts.items() if balance}
+        extra = self.state.finalize(0, [], [], writes)
+        self.store.commit({**writes, **extra, GENESIS_KEY: digest})
+
+    # -- stages ------------------------------------------------------------------------------------
+
+    def prepare(self, height: int, line: str) -> Prepared:
+        """Decode one block line and verify its signatures in one device batch."""
+        start = time.perf_counter()
+        txs, raw, warning = formats.decode_block(line)
+        decoded = time.perf_counter()
+        signed = [i for i, tx in enumerate(txs) if isinstance(tx, SignedTransfer)]
+        sig_ok = np.zeros(len(txs), bool)
+        if signed:
+            sig_ok[signed] = ed25519_verify([txs[i].sender for i in signed], [txs[i].message() for i in signed],
+                                            [txs[i].sig for i in signed], rule="zip215", mesh=self.mesh)
+        return Prepared(height, txs, raw, sig_ok, warning, decoded - start, time.perf_counter() - decoded)
+
+    def execute(self, block: Prepared) -> BlockResult:
+        """Execute, root and commit one prepared block (on top of the latest committed height)."""
+        runnable = [i for i, tx in enumerate(block.txs) if isinstance(tx, SignedTransfer)]
+        work = [NodeTransfer(block.txs[i], block.sig_ok[i]) for i in runnable]
+        lines: list[str] = []
+        reasons: list[str | None] = ["Malformed"] * len(block.txs)
+        timing = {"root_s": 0.0}
+
+        def finalize(writes, receipts):
+            for i, receipt in zip(runnable, receipts):
+                reasons[i] = None if receipt.success else receipt_reason(receipt.reason)
+            lines.extend(formats.receipt_json(block.height, i, r is None, r) for i, r in enumerate(reasons))
+            start = time.perf_counter()
+            extra = self.state.finalize(block.height, block.txs_json, lines, writes)
+            extra[receipts_key(block.height)] = "\n".join(lines)
+            timing["root_s"] = time.perf_counter() - start
+            return extra
+
+        start = time.perf_counter()
+        self.executor.execute_block(work, finalize=finalize)
+        execute_s = time.perf_counter() - start
+        n_ok = sum(r is None for r in reasons)
+        return BlockResult(block.height, lines, self.state.header["state_root"], len(block.txs), n_ok,
+                           block.decode_s, block.verify_s, execute_s, timing["root_s"], block.warning)
+
+    def run(self, lines: Iterable[str], *, overlap: bool = True,
+            on_block: Callable[[BlockResult], None] | None = None) -> Iterator[BlockResult]:
+        """Process block lines as the next heights (after the latest committed one); yields results.
+        With overlap, block k + 1 is prepared on a helper thread while block k executes."""
+        heights = iter(range(self.height + 1, 1 << 62))
+        items = ((next(heights), line) for line in lines)
+        if not overlap:
+            for height, line in items:
+                yield self._done(self.execute(self.prepare(height, line)), on_block)
+            return
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare") as pool:
+            first = next(items, None)
+            pending = pool.submit(self.prepare, *first) if first else None
+            while pending is not None:
+                block = pending.result()
+                nxt = next(items, None)
+                pending = pool.submit(self.prepare, *nxt) if nxt else None
+                yield self._done(self.execute(block), on_block)
+
+    @staticmethod
+    def _done(result: BlockResult, on_block) -> BlockResult:
+        if on_block is not None:
+            on_block(result)
+        return result
+
+    # -- queries -----------------------------------------------------------------------------------
+
+    def dump(self) -> dict:
+        """The dump format: every account with a nonzero balance or nonce, at the latest height."""
+        accounts = {}
+        with self.store.snapshot() as snap:
+            for key, value in snap.scan(prefix="idx/"):
+                account = key[4:]
+                balance, nonce = snap.get(balance_key(account)) or 0, snap.get(nonce_key(account)) or 0
+                if balance or nonce:
+                    accounts[account] = {"balance": balance, "nonce": nonce}
+        return {"height": self.height, "state_root": self.state.state_root.hex(), "accounts": dict(sorted(accounts.items()))}
+
+    def receipts(self, height: int) -> list[str]:
+        """The receipt lines of committed block `height`."""
+        text = self.store.get(receipts_key(height))
+        return text.split("\n") if text else []
+
+    def account_proof(self, pubkey: bytes) -> dict | None:
+        return self.state.account_proof(pubkey)

@@ -1,0 +1,161 @@
+"""The node's authenticated state: per-account leaves in a Merkle tree updated per block, the state
+root, block headers, and account proofs a light client can check.
+
+Layout inside the MVCC store (all committed atomically with each block's transfers, through the
+executor's ``finalize`` hook):
+
+* ``"<hex>/balance"``, ``"<hex>/nonce"``: the account (`node.transfer`).
+* ``"idx/<hex>"``: the account's leaf index, assigned once, in the order accounts first appear
+  (genesis sorted by key, then each block's new accounts sorted by key); ``"meta/accounts"``: count.
+* ``"block/<h>"``: the header of node height h as canonical JSON (sorted keys) with ``height``,
+  ``parent`` (SHA-256 of the parent header's bytes; zeros for genesis), ``state_root``, ``tx_root``
+  and ``receipt_root``; ``"chain/head"``: the latest node height. Node height h is store height
+  h + 1: genesis (node height 0) is the store's first commit.
+
+Roots (all SHA-256):
+
+* account leaf = H("supervm:account:v1" || pubkey || balance as 16 bytes || nonce as 8 bytes),
+  big-endian, at its index in a depth-32 `merkle.UpdatableMerkleTree` (the empty leaf is 32 zero
+  bytes); a block re-hashes only the paths of the accounts it touched, on the devices.
+* state root = H("supervm:state:v1" || account root || note root || nullifier root). The note tree
+  and nullifier set belong to private transfers (not built yet): both are 32 zero bytes for now.
+* tx root / receipt root: `merkle.MerkleTree` roots over H(canonical JSON of each transaction) and
+  H(each receipt line); 32 zero bytes for an empty block.
+
+The tree is rebuilt from the store's leaves when a node opens an existing state, so a restart
+reaches the same roots as a run that never stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from supervm_jax.merkle import MerkleTree, UpdatableMerkleTree
+from supervm_jax.mvcc import balance_key, nonce_key
+
+ACCOUNT_DEPTH = 32
+ACCOUNT_TAG = b"supervm:account:v1"
+STATE_TAG = b"supervm:state:v1"
+ZERO = bytes(32)
+COUNT_KEY, HEAD_KEY = "meta/accounts", "chain/head"
+
+
+def index_key(account_hex: str) -> str:
+    return f"idx/{account_hex}"
+
+
+def header_key(height: int) -> str:
+    return f"block/{height}"
+
+
+def account_leaf(pubkey: bytes, balance: int, nonce: int) -> bytes:
+    return hashlib.sha256(ACCOUNT_TAG + pubkey + balance.to_bytes(16, "big") + nonce.to_bytes(8, "big")).digest()
+
+
+def state_root(account_root: bytes, note_root: bytes = ZERO, nullifier_root: bytes = ZERO) -> bytes:
+    return hashlib.sha256(STATE_TAG + account_root + note_root + nullifier_root).digest()
+
+
+def merkle_root(leaves: Sequence[bytes]) -> bytes:
+    """SHA-256 Merkle root of 32-byte leaves (`merkle.MerkleTree`); zeros for none."""
+    return MerkleTree(list(leaves), "sha256").root if leaves else ZERO
+
+
+def header_bytes(header: Mapping[str, Any]) -> bytes:
+    return json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+
+
+class AccountState:
+    """The account tree of one store, kept in step with its committed state.
+
+    `finalize(height, txs_json, receipt_lines, writes)` computes the block's extra writes (new leaf
+    indices, header, head) and updates the tree; the caller commits them atomically with `writes`.
+    """
+
+    def __init__(self, store, mesh=None):
+        self.store = store
+        self.tree = UpdatableMerkleTree(ACCOUNT_DEPTH, "sha256", mesh=mesh)
+        indices, leaves = [], []
+        with store.snapshot() as snap:
+            for key, index in snap.scan(prefix="idx/"):
+                account = key[4:]
+                pk = bytes.fromhex(account)
+                indices.append(index)
+                leaves.append(account_leaf(pk, snap.get(balance_key(account)) or 0, snap.get(nonce_key(account)) or 0))
+            head = snap.get(HEAD_KEY)
+            self.height = -1 if head is None else head
+            self.header = None if head is None else json.loads(snap.get(header_key(head)))
+        if indices:
+            self.tree.update(indices, leaves)
+        if self.header is not None and self.header["state_root"] != self.state_root.hex():
+            raise RuntimeError(f"state at node height {self.height}: rebuilt root {self.state_root.hex()} does not "
+                               f"match the committed header's {self.header['state_root']}")
+
+    @property
+    def state_root(self) -> bytes:
+        return state_root(self.tree.root)
+
+    def finalize(self, height: int, txs_json: Sequence[Any], receipt_lines: Sequence[str],
+                 writes: Mapping[str, Any]) -> dict[str, Any]:
+        """Extra writes of node block `height`: leaf indices of new accounts, the header, the head."""
+        if height != self.height + 1:
+            raise RuntimeError(f"block {height} finalized on top of node height {self.height}")
+        touched = sorted({key.rsplit("/", 1)[0] for key in writes if key.endswith(("/balance", "/nonce"))})
+        store = self.store
+        extra: dict[str, Any] = {}
+        count = store.get(COUNT_KEY) or 0
+        indices, leaves = [], []
+        for account in touched:
+            index = store.get(index_key(account))
+            if index is None:
+                index, count = count, count + 1
+                extra[index_key(account)] = index
+            bal, non = balance_key(account), nonce_key(account)
+            balance = writes[bal] if bal in writes else store.get(bal) or 0
+            nonce = writes[non] if non in writes else store.get(non) or 0
+            indices.append(index)
+            leaves.append(account_leaf(bytes.fromhex(account), balance, nonce))
+        if count != (store.get(COUNT_KEY) or 0):
+            extra[COUNT_KEY] = count
+        if indices:
+            self.tree.update(indices, leaves)
+        parent = hashlib.sha256(header_bytes(self.header)).hexdigest() if self.header else ZERO.hex()
+        header = {
+            "height": height,
+            "parent": parent,
+            "state_root": self.state_root.hex(),
+            "tx_root": merkle_root([hashlib.sha256(header_bytes(tx)).digest() for tx in txs_json]).hex(),
+            "receipt_root": merkle_root([hashlib.sha256(line.encode()).digest() for line in receipt_lines]).hex(),
+        }
+        extra[header_key(height)] = header_bytes(header).decode()
+        extra[HEAD_KEY] = height
+        self.height, self.header = height, header
+        return extra
+
+    def account_proof(self, pubkey: bytes) -> dict[str, Any] | None:
+        """Proof of an account's (balance, nonce) under the current state root, or None if the
+        account has never been touched. Check it with `verify_account_proof`."""
+        account = pubkey.hex()
+        index = self.store.get(index_key(account))
+        if index is None:
+            return None
+        proof = self.tree.proof(index)
+        return {"pubkey": account, "index": index, "balance": self.store.get(balance_key(account)) or 0,
+                "nonce": self.store.get(nonce_key(account)) or 0, "account_root": self.tree.root.hex(),
+                "note_root": ZERO.hex(), "nullifier_root": ZERO.hex(), "path": proof}
+
+
+def verify_account_proof(root: bytes, proof: Mapping[str, Any]) -> bool:
+    """True when `proof` (from `AccountState.account_proof`) shows its (pubkey, balance, nonce) under
+    the state root `root`. Pure host code (hashlib): what a light client runs."""
+    try:
+        leaf = account_leaf(bytes.fromhex(proof["pubkey"]), int(proof["balance"]), int(proof["nonce"]))
+        account_root = bytes.fromhex(proof["account_root"])
+        if state_root(account_root, bytes.fromhex(proof["note_root"]), bytes.fromhex(proof["nullifier_root"])) != root:
+            return False
+        return UpdatableMerkleTree.verify(account_root, int(proof["index"]), leaf, proof["path"], hash="sha256")
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return False

@@ -1,0 +1,55 @@
+"""The signed transfer as a Block-STM transaction (`supervm_jax.mvcc` protocol: ``execute(ctx)``).
+
+Accounts are keyed by the hex of their public key: ``"<hex>/balance"`` and ``"<hex>/nonce"``
+(`mvcc.balance_key` / `nonce_key`; missing means 0). Rules, in order, each failure changing nothing:
+the signature is valid (checked in batch on the devices before execution: `sig_ok`), else
+`BadSignature`; ``nonce`` equals the sender's nonce, else `BadNonce`; the sender's balance covers
+``amount``, else `InsufficientFunds`. On success the amount moves and the sender's nonce grows by 1
+(a transfer to oneself only bumps the nonce).
+"""
+
+from __future__ import annotations
+
+from supervm_jax.mvcc import InsufficientFunds, balance_key, nonce_key
+from supervm_jax.node.formats import SignedTransfer
+
+
+class BadSignature(Exception):
+    """The Ed25519 signature does not verify under the sender's key (ZIP-215 rules)."""
+
+
+class BadNonce(Exception):
+    """The transfer's nonce is not the sender's current nonce (a replay, or out of order)."""
+
+
+REASONS = ("BadSignature", "BadNonce", "InsufficientFunds", "Malformed")
+
+
+class NodeTransfer:
+    """`tx` with its batch-verified signature result, ready for `execute_block`."""
+
+    __slots__ = ("tx", "sig_ok", "_sb", "_rb", "_sn")
+
+    def __init__(self, tx: SignedTransfer, sig_ok: bool):
+        self.tx, self.sig_ok = tx, bool(sig_ok)
+        sender, recipient = tx.sender.hex(), tx.recipient.hex()
+        self._sb, self._rb, self._sn = balance_key(sender), balance_key(recipient), nonce_key(sender)
+
+    def execute(self, ctx) -> None:
+        if not self.sig_ok:
+            raise BadSignature("signature does not verify")
+        tx = self.tx
+        nonce = ctx.read(self._sn) or 0
+        if tx.nonce != nonce:
+            raise BadNonce(f"nonce {tx.nonce}, account expects {nonce}")
+        balance = ctx.read(self._sb) or 0
+        if balance < tx.amount:
+            raise InsufficientFunds(f"balance {balance} < amount {tx.amount}")
+        ctx.write(self._sb, balance - tx.amount)
+        ctx.write(self._rb, (ctx.read(self._rb) or 0) + tx.amount)
+        ctx.write(self._sn, nonce + 1)
+
+
+def receipt_reason(mvcc_reason: str | None) -> str | None:
+    """mvcc's ``"<ExceptionType>: <message>"`` -> the node's reason code (the exception type)."""
+    return None if mvcc_reason is None else mvcc_reason.split(":", 1)[0]
