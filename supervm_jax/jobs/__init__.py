@@ -1,0 +1,53 @@
+"""Batch jobs, each run as ``python -m supervm_jax.jobs.<name>`` (node, execute, field_ntt, prove).
+
+Every job takes ``--config=FILE`` and ``--set=section.key=value`` (`supervm_jax.config`), loads them
+with `config_from_flags` and starts through `run_main`, so a configuration error (unknown key, bad
+value, unreadable or malformed file), a bad input the job reports as `JobInputError`, or a state
+directory another process holds (`mvcc.StateLockedError`) prints one line ``error: <message>`` to
+stderr and exits with code 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from supervm_jax import config as config_lib
+from supervm_jax.config import Config, ConfigError
+
+CONFIG_ERROR_EXIT = 2
+
+
+class JobInputError(ValueError):
+    """An input the user must fix (a flag combination, a file): one line and exit code 2."""
+
+
+def config_from_flags() -> Config:
+    """`supervm_jax.config.config_from_flags`, with a missing, unreadable or non-UTF-8 ``--config``
+    file also reported as ConfigError (naming the file)."""
+    from absl import flags
+
+    try:
+        return config_lib.config_from_flags()
+    except OSError as err:
+        raise ConfigError(f"config file {flags.FLAGS.config}: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"config file {flags.FLAGS.config}: not UTF-8 ({err.reason})") from None
+
+
+def run_main(main: Callable[[list[str]], int | None]) -> None:
+    """``absl.app.run(main)``, where a ConfigError, JobInputError or StateLockedError escaping `main`
+    becomes ``error: <message>`` on stderr (one line) and exit code 2."""
+    from absl import app
+
+    from supervm_jax.mvcc import StateLockedError
+
+    def checked(argv: list[str]) -> int | None:
+        try:
+            return main(argv)
+        except (ConfigError, JobInputError, StateLockedError) as err:
+            message = " ".join(str(err).splitlines())
+            print(f"error: {message}", file=sys.stderr, flush=True)
+            return CONFIG_ERROR_EXIT
+
+    app.run(checked)

@@ -6,7 +6,8 @@ Configuration comes from `supervm_jax.config` (defaults < --config file < SUPERV
 --set=section.key=value); --num_workers, when given, overrides parallel.num_workers. A non-empty
 mvcc.path makes the store durable (sqlite3 WAL), and a rerun continues from its last block. Accounts
 are funded in a genesis block when the store holds none. A progress bar goes to stderr; the summary
-line (transactions, seconds, TPS including commit) to stdout.
+line (transactions, seconds, TPS including commit) to stdout. A configuration error prints
+``error: <message>`` and exits with code 2.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from absl import app, flags
 
 from supervm_jax import config as config_lib
+from supervm_jax.jobs import config_from_flags, run_main
 from supervm_jax.mvcc import MVCCStore, ParallelExecutor, SerialExecutor, Transfer, balance_key
 
 FLAGS = flags.FLAGS
@@ -42,7 +44,7 @@ def _progress(done: int, total: int, txs: int, seconds: float) -> None:
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    config = config_lib.config_from_flags()
+    config = config_from_flags()
     num_workers = FLAGS.num_workers or config.parallel.num_workers
     rng = random.Random(FLAGS.seed)
     names = [f"acct{i}" for i in range(FLAGS.accounts)]
@@ -78,4 +80,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    run_main(main)

@@ -7,7 +7,7 @@ For each of `batch` random polynomial pairs (a, b) of degree < n/2 it computes
 c = intt(ntt(a) * ntt(b)) (the product, zero-padded to n), on every device when --sharded, then
 checks c(z) == a(z) * b(z) at a random point z with Python-int Horner evaluation (an independent
 reference), prints timings on stderr and one JSON summary line on stdout. Exit code 1 if any
-check fails, 2 on bad flags.
+check fails, 2 on bad flags or configuration (``error: <message>`` on stderr).
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ import time
 
 import jax
 import jax.numpy as jnp
-from absl import app, flags
+from absl import flags
 
 from supervm_jax import config
 from supervm_jax.field import BLS12_381_FR, BN254_FR
+from supervm_jax.jobs import config_from_flags, run_main
 from supervm_jax.ntt import intt, ntt, ntt_sharded
 from supervm_jax.pmap import mesh_from_config, shard_batch
 
@@ -58,10 +59,11 @@ def multiply(field, a: jax.Array, b: jax.Array, sharded: bool, mesh) -> jax.Arra
 
 def main(argv: list[str]) -> int:
     del argv
+    cfg = config_from_flags()  # a ConfigError exits 2 through run_main
     try:
-        mesh = mesh_from_config(config.config_from_flags())
-    except ValueError as err:  # ConfigError or an impossible device count
-        print(f"field_ntt: {err}", file=sys.stderr)
+        mesh = mesh_from_config(cfg)
+    except ValueError as err:  # an impossible device count
+        print(f"error: {err}", file=sys.stderr)
         return 2
     field = FIELDS[FLAGS.field]
     n, half, p = 2**FLAGS.log_n, 2 ** (FLAGS.log_n - 1), field.modulus
@@ -97,4 +99,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    run_main(main)

@@ -22,6 +22,7 @@ import time
 from absl import app, flags
 
 from supervm_jax import config as config_lib
+from supervm_jax.jobs import JobInputError, config_from_flags, run_main
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("genesis", None, "Genesis JSON file (required with --blocks).")
@@ -39,10 +40,6 @@ flags.DEFINE_integer("num_blocks", 5, "Generated blocks.", lower_bound=0)
 flags.DEFINE_bool("serial", False, "Use the serial reference executor.")
 flags.DEFINE_bool("overlap", True, "Overlap block k+1's signature checks with block k's execution.")
 config_lib.define_flags()
-
-
-class UsageError(ValueError):
-    pass
 
 
 def _write_atomic(path: str, text: str) -> None:
@@ -66,11 +63,11 @@ def run() -> None:
     from supervm_jax.node import Node, workload
     from supervm_jax.node.formats import load_genesis
 
-    config = config_lib.config_from_flags()
+    config = config_from_flags()
     if FLAGS.private_per_block:
-        raise UsageError("--private_per_block: private transfers are not available yet (issue 12); use 0")
+        raise JobInputError("--private_per_block: private transfers are not available yet (issue 12); use 0")
     if FLAGS.blocks and not FLAGS.genesis:
-        raise UsageError("--blocks needs --genesis")
+        raise JobInputError("--blocks needs --genesis")
     path = None
     if FLAGS.state:
         os.makedirs(FLAGS.state, exist_ok=True)
@@ -161,15 +158,13 @@ def _open_receipts(path: str, node):
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from supervm_jax.mvcc import StaleBlockError
     from supervm_jax.node.formats import FormatError
 
     try:
         run()
-    except (config_lib.ConfigError, FormatError, UsageError, OSError, StaleBlockError) as err:
-        sys.stderr.write(f"\nerror: {err}\n")
-        sys.exit(2)
+    except (FormatError, OSError) as err:
+        raise JobInputError(str(err)) from None
 
 
 if __name__ == "__main__":
-    app.run(main)
+    run_main(main)

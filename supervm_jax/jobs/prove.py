@@ -9,12 +9,15 @@ batch form proves every `*.wtns` in --wtns_dir together (`Groth16Prover.prove_ba
 `<name>.proof.json` and `<name>.public.json` into --out_dir. With --r1cs every witness is checked
 against the constraints first; with --vk every proof is verified (py_ecc, slow) before it is written.
 
+The MSMs run on the devices of the configuration's ``[devices]`` section (`supervm_jax.config`:
+--config, --set=devices.count=N, SUPERVM_DEVICES_*; default every visible device).
+
 Compiled kernels are kept in JAX's persistent compilation cache (--compilation_cache, default
 ~/.cache/supervm_jax/xla), so only the first run for a key size pays for compilation.
 
 Progress goes to stderr, one JSON summary line to stdout. Exit codes: 0 ok, 1 a proof failed
-verification, 2 bad flags or bad input (malformed file, mismatched key and witness, unsatisfied
-constraints), with a message naming the problem. Files are written atomically and only after every
+verification, 2 bad flags, configuration or input (malformed file, mismatched key and witness,
+unsatisfied constraints), with a message naming the problem. Files are written atomically and only after every
 proof of the run succeeded.
 """
 
@@ -27,9 +30,12 @@ import time
 from pathlib import Path
 
 import jax
-from absl import app, flags
+from absl import flags
 
+from supervm_jax import config
 from supervm_jax.groth16 import Groth16Prover, ProofFormatError, SnarkjsFileError, read_wtns, verify, write_json
+from supervm_jax.jobs import config_from_flags, run_main
+from supervm_jax.pmap import mesh_from_config
 
 flags.DEFINE_string("zkey", None, "Groth16 proving key (.zkey) from snarkjs.")
 flags.DEFINE_string("wtns", None, "Witness file (.wtns) from circom / snarkjs wtns calculate (single proof).")
@@ -43,6 +49,7 @@ flags.DEFINE_bool("precompute", False, "Build fixed-base MSM window tables: ~15%
                   "of about a minute per 2^17 bases on a 2-core CPU; worth it only for large batches.")
 flags.DEFINE_string("compilation_cache", os.path.join(os.path.expanduser("~"), ".cache", "supervm_jax", "xla"),
                     "Directory of JAX's persistent compilation cache (later runs skip most compilation); '' disables.")
+config.define_flags()
 FLAGS = flags.FLAGS
 
 
@@ -71,6 +78,7 @@ def _jobs() -> list[tuple[Path, Path, Path]]:
 
 def main(argv: list[str]) -> int:
     del argv
+    cfg = config_from_flags()  # a ConfigError exits 2 through run_main
     if FLAGS.compilation_cache:
         # A process-wide setting, made by this job (an application), never by the library on import.
         jax.config.update("jax_compilation_cache_dir", FLAGS.compilation_cache)
@@ -78,9 +86,10 @@ def main(argv: list[str]) -> int:
     try:
         jobs = _jobs()
         witnesses = [read_wtns(w) for w, _, _ in jobs]  # malformed witnesses fail before the slow key load
+        mesh = mesh_from_config(cfg)  # ValueError for an impossible device count
         t0 = time.perf_counter()
-        _log(f"loading {FLAGS.zkey} onto {jax.device_count()} {jax.default_backend()} device(s)")
-        prover = Groth16Prover(FLAGS.zkey, r1cs=FLAGS.r1cs, precompute=FLAGS.precompute)
+        _log(f"loading {FLAGS.zkey} onto {mesh.size} {mesh.devices.flat[0].platform} device(s)")
+        prover = Groth16Prover(FLAGS.zkey, r1cs=FLAGS.r1cs, mesh=mesh, precompute=FLAGS.precompute)
         key = prover.zkey
         _log(f"key: {key.curve.name}, {key.n_vars} signals, {key.n_public} public, domain 2^{key.power} "
              f"({time.perf_counter() - t0:.1f} s)")
@@ -105,10 +114,10 @@ def main(argv: list[str]) -> int:
         write_json(proof_path, proof)
         write_json(public_path, public)
     print(json.dumps({"proofs": len(results), "prove_s": round(prove_s, 3), "curve": key.curve.name,
-                      "constraints_domain": key.domain_size, "devices": jax.device_count(),
+                      "constraints_domain": key.domain_size, "devices": mesh.size,
                       "verified": bool(FLAGS.vk), "outputs": [str(p) for _, p, _ in jobs]}))
     return 0
 
 
 if __name__ == "__main__":
-    app.run(main)
+    run_main(main)

@@ -5,7 +5,8 @@ The state (`store.MVCCStore`)
     open a `Snapshot` at a height and read without blocking writers; a block's write set becomes
     visible all at once; versions older than the oldest open snapshot (the watermark) are reclaimed
     by background GC workers; with a path, each block is also committed to sqlite3 in WAL mode, so a
-    restart recovers exactly the last committed block.
+    restart recovers exactly the last committed block. One open store per path writes it (an
+    exclusive lock on ``<path>.lock``; a second open raises `StateLockedError`).
 
 A block, and what "correct" means
     A block is a list of transactions (`transactions.Transfer`, or anything with ``execute(ctx)``
@@ -47,6 +48,7 @@ Public names: `MVCCStore`, `Snapshot`, `ParallelExecutor`, `SerialExecutor`, `Tr
 """
 
 from supervm_jax.mvcc.executor import ExecutionStats, ParallelExecutor, SerialExecutor
+from supervm_jax.mvcc.persistence import StateLockedError
 from supervm_jax.mvcc.store import MVCCStore, Snapshot, StaleBlockError
 from supervm_jax.mvcc.transactions import InsufficientFunds, Receipt, Transfer, balance_key, nonce_key
 
@@ -59,6 +61,7 @@ __all__ = [
     "SerialExecutor",
     "Snapshot",
     "StaleBlockError",
+    "StateLockedError",
     "Transfer",
     "balance_key",
     "nonce_key",

@@ -22,7 +22,9 @@ Concurrency:
   ``gc_threads=0`` the committing thread collects inline. Opening a snapshot below the height the
   collector has already passed raises ValueError.
 * With a ``path``, each block is first written to sqlite3 in WAL mode (see `persistence`), then
-  published in memory; reopening the same path recovers the last committed block at its height.
+  published in memory; reopening the same path recovers the last committed block at its height. A
+  block whose durable write fails is not published (the height stays, the error propagates). Only
+  one open store may write a path: a second one raises `StateLockedError` until `close()`.
 """
 
 from __future__ import annotations
@@ -144,8 +146,10 @@ class MVCCStore:
 
     shard_count: power of two in [1, 4096]. gc_threads: background collectors (>= 0; 0 collects in
     the committing thread). path: sqlite3 file for durability (None or "": in memory only); an
-    existing file is recovered at its last committed height. synchronous: sqlite's FULL (default,
-    survives power loss) or NORMAL (survives process crashes). Raises ValueError for bad arguments.
+    existing file is recovered at its last committed height, and is locked against other writers
+    until `close()` (StateLockedError if another open store holds it). synchronous: sqlite's FULL
+    (default, survives power loss) or NORMAL (survives process crashes). Raises ValueError for bad
+    arguments.
     """
 
     def __init__(self, shard_count: int = 256, *, gc_threads: int = 1, path: str | None = None,
@@ -163,8 +167,12 @@ class MVCCStore:
         self._height = 0
         self._db = SqliteState(path, synchronous) if path else None
         if self._db is not None:
-            height, state = self._db.load()
-            self._apply(height, state)
+            try:
+                height, state = self._db.load()
+                self._apply(height, state)
+            except BaseException:
+                self._db.close()
+                raise
             self._height = height
         self._closed = False
         self._gc_wake = [threading.Event() for _ in range(gc_threads)]
@@ -324,7 +332,8 @@ class MVCCStore:
         return total
 
     def close(self) -> None:
-        """Stops the GC workers and closes the database (idempotent). Open snapshots stay readable."""
+        """Stops the GC workers, closes the database and releases its writer lock (idempotent). Open
+        snapshots stay readable."""
         with self._commit_lock:
             if self._closed:
                 return
