@@ -201,9 +201,7 @@ class ShortWeierstrass(Group):
         n = x_std.shape[-1]
         size = _bucket(n)
         use_native = native.pow_available(self.coords.spec, jax.default_backend())
-        fn = self.__dict__.setdefault(f"_lift_x_jit_{use_native}", with_x64(jax.jit(
-            functools.partial(self.kernel("lift_x"), native_pow=use_native))))
-        pts, ok = fn(jnp.asarray(np.pad(x_std, [(0, 0), (0, size - n)])), jnp.asarray(np.pad(odd, (0, size - n))))
+        pts, ok = _lift_x_program(self, use_native)(jnp.asarray(np.pad(x_std, [(0, 0), (0, size - n)])), jnp.asarray(np.pad(odd, (0, size - n))))
         return pts[..., :n], np.asarray(ok)[:n]
 
     # -- host conversions ---------------------------------------------------------------------------
@@ -298,3 +296,9 @@ class ShortWeierstrass(Group):
         if self.coords.degree == 1:
             return (int(x.n), int(y.n))
         return (tuple(int(c) for c in x.coeffs), tuple(int(c) for c in y.coeffs))
+
+
+@functools.lru_cache(maxsize=None)
+def _lift_x_program(curve: ShortWeierstrass, use_native: bool):
+    """The jitted `lift_x` kernel for the default device (native exponentiation on a CPU)."""
+    return with_x64(jax.jit(functools.partial(curve.kernel("lift_x"), native_pow=use_native)))
