@@ -26,7 +26,7 @@ import numpy as np
 from supervm_jax.mvcc import ParallelExecutor, SerialExecutor, balance_key, nonce_key
 from supervm_jax.node import formats
 from supervm_jax.node.formats import FormatError, Malformed, SignedTransfer
-from supervm_jax.node.state import AccountState
+from supervm_jax.node.state import AccountState, tx_hash
 from supervm_jax.node.transfer import NodeTransfer, receipt_reason
 from supervm_jax.pmap import device_mesh
 from supervm_jax.sigverify import ed25519_verify
@@ -46,7 +46,7 @@ class Prepared:
 
     height: int
     txs: list[SignedTransfer | Malformed]
-    txs_json: list
+    tx_hashes: list[bytes]
     sig_ok: np.ndarray
     warning: str | None
     decode_s: float
@@ -125,13 +125,14 @@ class Node:
         """Decode one block line and verify its signatures in one device batch."""
         start = time.perf_counter()
         txs, raw, warning = formats.decode_block(line)
+        tx_hashes = [tx_hash(obj) for obj in raw]
         decoded = time.perf_counter()
         signed = [i for i, tx in enumerate(txs) if isinstance(tx, SignedTransfer)]
         sig_ok = np.zeros(len(txs), bool)
         if signed:
             sig_ok[signed] = ed25519_verify([txs[i].sender for i in signed], [txs[i].message() for i in signed],
                                             [txs[i].sig for i in signed], rule="zip215", mesh=self.mesh)
-        return Prepared(height, txs, raw, sig_ok, warning, decoded - start, time.perf_counter() - decoded)
+        return Prepared(height, txs, tx_hashes, sig_ok, warning, decoded - start, time.perf_counter() - decoded)
 
     def execute(self, block: Prepared) -> BlockResult:
         """Execute, root and commit one prepared block (on top of the latest committed height)."""
@@ -146,7 +147,7 @@ class Node:
                 reasons[i] = None if receipt.success else receipt_reason(receipt.reason)
             lines.extend(formats.receipt_json(block.height, i, r is None, r) for i, r in enumerate(reasons))
             start = time.perf_counter()
-            extra = self.state.finalize(block.height, block.txs_json, lines, writes)
+            extra = self.state.finalize(block.height, block.tx_hashes, lines, writes)
             extra[receipts_key(block.height)] = "\n".join(lines)
             timing["root_s"] = time.perf_counter() - start
             return extra

@@ -65,13 +65,19 @@ def merkle_root(leaves: Sequence[bytes]) -> bytes:
 
 
 def header_bytes(header: Mapping[str, Any]) -> bytes:
+    """Canonical JSON (sorted keys, no spaces) of a header or a transaction."""
     return json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+
+
+def tx_hash(tx_json: Any) -> bytes:
+    """SHA-256 of a transaction's canonical JSON: the tx-root leaf (computed while decoding)."""
+    return hashlib.sha256(header_bytes(tx_json)).digest()
 
 
 class AccountState:
     """The account tree of one store, kept in step with its committed state.
 
-    `finalize(height, txs_json, receipt_lines, writes)` computes the block's extra writes (new leaf
+    `finalize(height, tx_hashes, receipt_lines, writes)` computes the block's extra writes (new leaf
     indices, header, head) and updates the tree; the caller commits them atomically with `writes`.
     """
 
@@ -98,7 +104,7 @@ class AccountState:
     def state_root(self) -> bytes:
         return state_root(self.tree.root)
 
-    def finalize(self, height: int, txs_json: Sequence[Any], receipt_lines: Sequence[str],
+    def finalize(self, height: int, tx_hashes: Sequence[bytes], receipt_lines: Sequence[str],
                  writes: Mapping[str, Any]) -> dict[str, Any]:
         """Extra writes of node block `height`: leaf indices of new accounts, the header, the head."""
         if height != self.height + 1:
@@ -127,7 +133,7 @@ class AccountState:
             "height": height,
             "parent": parent,
             "state_root": self.state_root.hex(),
-            "tx_root": merkle_root([hashlib.sha256(header_bytes(tx)).digest() for tx in txs_json]).hex(),
+            "tx_root": merkle_root(tx_hashes).hex(),
             "receipt_root": merkle_root([hashlib.sha256(line.encode()).digest() for line in receipt_lines]).hex(),
         }
         extra[header_key(height)] = header_bytes(header).decode()

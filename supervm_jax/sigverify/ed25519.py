@@ -96,13 +96,15 @@ def ed25519_verify(public_keys, messages, signatures, rule: str = "zip215", *, m
     idx = np.flatnonzero(ok)
     if idx.size == 0:
         return ok
+    if idx.size < n:  # gather the well-formed ones (no device gather when all are)
+        A, R, s, k, s_enc = A[..., idx], R[..., idx], [s[i] for i in idx], [k[i] for i in idx], s_enc[idx]
     use_batch = rule == "zip215" and (method == "batch" or (method == "auto" and idx.size >= BATCH_MIN))
-    if use_batch and _batch_equation_holds(A[..., idx], R[..., idx], [s[i] for i in idx], [k[i] for i in idx], mesh):
+    if use_batch and _batch_equation_holds(A, R, s, k, mesh):
         return ok
     nat = native_for(ED25519, mesh)
     single = run_sharded(_single_kernel(rule == "zip215", nat), (comb_table(ED25519, nat),),
-                         (comb_digits(s_enc[idx], 32), np.asarray(A[..., idx]),
-                          window_digits(ints_to_le_bytes([k[i] for i in idx]))[None], np.asarray(R[..., idx])), mesh=mesh)
+                         (comb_digits(s_enc, 32), np.asarray(A), window_digits(ints_to_le_bytes(k))[None],
+                          np.asarray(R)), mesh=mesh)
     ok[idx] = single
     return ok
 
@@ -135,9 +137,15 @@ def _batch_equation_holds(A, R, s: list[int], k: list[int], mesh) -> bool:
     z = [1 + secrets.randbelow((1 << 128) - 1) for _ in s]
     b_coeff = -sum(zi * si for zi, si in zip(z, s)) % L
     scalars = z + [zi * ki % L for zi, ki in zip(z, k)] + [b_coeff]
-    points = jnp.concatenate([R, A, ED25519.generator_points(1)], axis=-1)
+    points = jnp.concatenate([R, A, _base_point()], axis=-1)
     total = msm(points, scalars, curve=ED25519, mesh=mesh)
     return _is_small_order(total)
+
+
+@functools.lru_cache(maxsize=None)
+def _base_point():
+    """B as a (4, L, 1) device array, built and validated once."""
+    return ED25519.generator_points(1)
 
 
 def _is_small_order(pt: tuple[int, int]) -> bool:

@@ -104,8 +104,14 @@ def _batch_equation(keys: np.ndarray, r_enc: np.ndarray, s: list[int], e: list[i
     a = [1 + secrets.randbelow((1 << 128) - 1) for _ in range(m)]
     g_coeff = -sum(ai * si for ai, si in zip(a, s)) % N
     scalars = a + [ai * ei % N for ai, ei in zip(a, e)] + [g_coeff]
-    total = msm(jnp.concatenate([points, SECP256K1.generator_points(1)], axis=-1), scalars, curve=SECP256K1, mesh=mesh)
+    total = msm(jnp.concatenate([points, _generator_point()], axis=-1), scalars, curve=SECP256K1, mesh=mesh)
     return total is None, lifted
+
+
+@functools.lru_cache(maxsize=None)
+def _generator_point():
+    """G as a (3, L, 1) device array, built and validated once."""
+    return SECP256K1.generator_points(1)
 
 
 @functools.lru_cache(maxsize=None)
