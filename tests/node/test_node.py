@@ -197,3 +197,13 @@ def test_job_usage_errors(bad):
     proc = _job(bad)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 2 and "error:" in err
+
+
+def test_second_writer_is_refused(tmp_path):
+    (tmp_path / "genesis.json").write_text(json.dumps({"accounts": {PKS[0].hex(): 5}}))
+    (tmp_path / "blocks.jsonl").write_text("\n")
+    with MVCCStore(16, path=str(tmp_path / "state.db")):
+        proc = _job(f"--genesis={tmp_path / 'genesis.json'}", f"--blocks={tmp_path / 'blocks.jsonl'}",
+                    f"--state={tmp_path}")
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "another writer" in err, err[-500:]
