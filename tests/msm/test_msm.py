@@ -1,21 +1,36 @@
-"""MSM against py_ecc on small random instances and edge cases, 1 vs all devices, large-n consistency.
+"""MSM against py_ecc on small random instances and edge cases, 1 vs all devices, large n against the
+exact answer, on every group the library serves (BN254 G1/G2, BLS12-381 G1/G2, secp256k1).
 
-Sizes are chosen so few device programs are compiled: on the 8-device mesh every n <= 64 shares one
-program (8 points per device); the single-device comparisons use n in (32, 64]."""
+Every MSM test runs on both bucket paths (the `path` fixture): the C++ bucket kernel
+(`supervm_jax.native`, the CPU default) and the JAX Pippenger kernel it replaces (the GPU path).
+
+Sizes are chosen so few device programs are compiled (each program is compiled once per path): on
+the 8-device mesh every n <= 64 shares one program (8 points per device); the single-device
+comparisons use n in (32, 64]; the large-n case (BN254 G1 only) uses one n."""
 
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from py_ecc import optimized_bls12_381 as bls
 from py_ecc import optimized_bn128 as bn
 
+from supervm_jax import native
 from supervm_jax.curve import BLS12_381_G1, BLS12_381_G2, BN254_G1, BN254_G2, SECP256K1
 from supervm_jax.msm import FixedBaseMSM, msm, msm_batch, signed_digits
-from supervm_jax.pmap import device_mesh
 
 R = BN254_G1.order
+
+
+@pytest.fixture(params=[True, False], ids=["native", "jax"])
+def path(request, monkeypatch):
+    """Run the test on the native C++ bucket kernel, then on the JAX Pippenger kernel (GPU path).
+    `native.available` reads the flag at call time and compiled programs are cached per flag."""
+    if request.param and not native.available(BN254_G1):
+        pytest.skip("native bucket kernel unavailable here (no compiler or not a CPU backend)")
+    monkeypatch.setattr(native, "ENABLED", request.param)
+    return request.param
 
 
 def _module(curve):
@@ -43,25 +58,46 @@ def _ref_msm(curve, pts, ks):
     return _aff(curve, acc)
 
 
-def _points(curve, n, seed):
+def _gen(curve):
     m = _module(curve)
-    G = m.G1 if curve.coords.degree == 1 else m.G2
+    return m.G1 if curve.coords.degree == 1 else m.G2
+
+
+def _points_logs(curve, n, seed):
+    """n py_ecc points k_i G with their discrete logs k_i."""
+    m = _module(curve)
     rng = random.Random(seed)
-    return [m.multiply(G, rng.randrange(1, curve.order)) for _ in range(n)]
+    logs = [rng.randrange(1, curve.order) for _ in range(n)]
+    return [m.multiply(_gen(curve), k) for k in logs], logs
+
+
+def _points(curve, n, seed):
+    return _points_logs(curve, n, seed)[0]
 
 
 _POOL = {}
 
 
-def _pool(curve, n=64):
+def _pool_logs(curve):
+    """64 points k_i G (py_ecc) and their discrete logs k_i, built once per curve."""
     if curve.name not in _POOL:
-        _POOL[curve.name] = _points(curve, n, curve.name)
-    return _POOL[curve.name][:n]
+        _POOL[curve.name] = _points_logs(curve, 64, curve.name)
+    return _POOL[curve.name]
+
+
+def _pool(curve, n=64):
+    return _pool_logs(curve)[0][:n]
+
+
+def _exact(curve, logs, ks):
+    """The exact MSM of the points k_i G: (sum s_i k_i mod r) G, one py_ecc scalar multiplication."""
+    e = sum(s * k for s, k in zip(ks, logs)) % curve.order
+    return _aff(curve, _module(curve).multiply(_gen(curve), e)) if e else None
 
 
 @given(n=st.integers(1, 64), seed=st.integers(0, 2**32))
-@settings(max_examples=6)
-def test_random_small_all_devices(n, seed):
+@settings(max_examples=6, suppress_health_check=[HealthCheck.function_scoped_fixture])  # `path` is per test
+def test_random_small_all_devices(n, seed, path):
     rng = random.Random(seed)
     pool = _pool(BN254_G1)
     pts = [rng.choice(pool) for _ in range(n)]
@@ -70,7 +106,7 @@ def test_random_small_all_devices(n, seed):
     assert got == _ref_msm(BN254_G1, pts, ks)
 
 
-def test_one_device_equals_all_devices(mesh):
+def test_one_device_equals_all_devices(mesh, path):
     rng = random.Random(7)
     pool = _pool(BN254_G1)
     n = 45
@@ -82,7 +118,7 @@ def test_one_device_equals_all_devices(mesh):
 
 
 @pytest.mark.parametrize("case", ["zeros", "r_minus_1", "all_equal", "with_infinity", "cancel", "n1", "n13"])
-def test_edge_cases(case):
+def test_edge_cases(case, path):
     pool = _pool(BN254_G1)
     rng = random.Random(case)
     n = {"n1": 1, "n13": 13}.get(case, 24)
@@ -107,7 +143,7 @@ def test_edge_cases(case):
         assert got is None
 
 
-def test_n0_and_validation():
+def test_n0_and_validation(path):
     assert msm([], [], curve=BN254_G1) is None
     g = BN254_G1.generator
     with pytest.raises(ValueError, match="scalar 1 = .* not in \\[0, r\\)"):
@@ -135,7 +171,7 @@ def _bn_add(a, b):
     return _aff(BN254_G1, bn.add(to_bn(a), to_bn(b)))
 
 
-def test_concatenation_equals_sum_of_parts_small():
+def test_concatenation_equals_sum_of_parts_small(path):
     rng = random.Random(12)
     pool = _pool(BN254_G1)
     aff = [_aff(BN254_G1, pool[i % 64]) for i in range(60)]
@@ -143,42 +179,53 @@ def test_concatenation_equals_sum_of_parts_small():
     assert msm(aff, ks, curve=BN254_G1) == _bn_add(msm(aff[:33], ks[:33], curve=BN254_G1), msm(aff[33:], ks[33:], curve=BN254_G1))
 
 
-def test_large_n_linearity():
-    """n = 4097 (one program): MSM(P, k) = MSM(P, k restricted to A) + MSM(P, k restricted to B)."""
+def _large_bases(n):
+    """n bases P_i = k_(i mod 64) G built by py_ecc (`_pool_logs`), as a device array, with the logs."""
     import jax.numpy as jnp
 
+    pts, logs = _pool_logs(BN254_G1)
+    base = BN254_G1.from_affine([_aff(BN254_G1, p) for p in pts])
+    reps = -(-n // 64)
+    return jnp.tile(base, (1, 1, reps))[..., :n], (logs * reps)[:n]
+
+
+def test_large_n_exact(path):
+    """n = 4097 (one program): MSM(P, s) = (sum s_i k_i mod r) G exactly, for the whole scalar vector
+    and for its two halves (zeros elsewhere), and the halves add up to the whole."""
     rng = random.Random(10)
-    base = BN254_G1.scalar_mul(BN254_G1.generator_points(64), [rng.randrange(1, R) for _ in range(64)])
     n, cut = 4097, 2500
-    P = jnp.tile(base, (1, 1, 65))[..., :n]
+    P, logs = _large_bases(n)
     ks = [rng.randrange(R) for _ in range(n)]
+    ks_a, ks_b = ks[:cut] + [0] * (n - cut), [0] * cut + ks[cut:]
     whole = msm(P, ks, curve=BN254_G1)
-    a = msm(P, ks[:cut] + [0] * (n - cut), curve=BN254_G1)
-    b = msm(P, [0] * cut + ks[cut:], curve=BN254_G1)
+    assert whole == _exact(BN254_G1, logs, ks)
+    a = msm(P, ks_a, curve=BN254_G1)
+    b = msm(P, ks_b, curve=BN254_G1)
+    assert a == _exact(BN254_G1, logs, ks_a)
+    assert b == _exact(BN254_G1, logs, ks_b)
     assert whole == _bn_add(a, b)
 
 
 @pytest.mark.slow
-def test_concatenation_equals_sum_of_parts():
-    """Large n: MSM(A ++ B) = MSM(A) + MSM(B) (three programs; no py_ecc reference at this size)."""
+def test_concatenation_equals_sum_of_parts(path):
+    """Large n: MSM(A ++ B) = MSM(A) + MSM(B), each the exact answer (three programs)."""
     rng = random.Random(11)
-    base = BN254_G1.scalar_mul(BN254_G1.generator_points(64), [rng.randrange(1, R) for _ in range(64)])
-    import jax.numpy as jnp
-
     n_a, n_b = 2500, 1597
-    P = jnp.tile(base, (1, 1, 65))[..., : n_a + n_b]
+    P, logs = _large_bases(n_a + n_b)
     ks = [rng.randrange(R) for _ in range(n_a + n_b)]
     whole = msm(P, ks, curve=BN254_G1)
     a = msm(P[..., :n_a], ks[:n_a], curve=BN254_G1)
     b = msm(P[..., n_a:], ks[n_a:], curve=BN254_G1)
-    to_bn = lambda q: (bn.FQ(q[0]), bn.FQ(q[1]), bn.FQ.one())  # noqa: E731
-    assert whole == _aff(BN254_G1, bn.add(to_bn(a), to_bn(b)))
+    assert whole == _exact(BN254_G1, logs, ks)
+    assert a == _exact(BN254_G1, logs[:n_a], ks[:n_a])
+    assert b == _exact(BN254_G1, logs[n_a:], ks[n_a:])
+    assert whole == _bn_add(a, b)
 
 
-@pytest.mark.parametrize(
-    "curve", [BLS12_381_G1, BN254_G2, pytest.param(BLS12_381_G2, marks=pytest.mark.slow)], ids=lambda c: c.name
-)
-def test_other_curves_against_py_ecc(curve):
+@pytest.mark.parametrize("curve", [BLS12_381_G1, BN254_G2, BLS12_381_G2], ids=lambda c: c.name)
+def test_other_curves_against_py_ecc(curve, path):
+    """n = 11 (the 8-device program shared by every n <= 64): against plain py_ecc, with an infinity
+    base and a scalar r - 1."""
     rng = random.Random(curve.name)
     n = 11
     pts = _points(curve, 4, curve.name)
@@ -190,13 +237,13 @@ def test_other_curves_against_py_ecc(curve):
     assert got == _ref_msm(curve, pts, ks)
 
 
-@pytest.mark.slow
-def test_secp256k1_against_py_ecc():
+def test_secp256k1_against_py_ecc(path):
     from py_ecc.secp256k1 import secp256k1 as s
 
     rng = random.Random(5)
     pts = [s.multiply(s.G, rng.randrange(1, s.N)) for _ in range(9)]
     ks = [rng.randrange(s.N) for _ in range(9)]
+    ks[4] = s.N - 1
     acc = None
     for p, k in zip(pts, ks):
         q = s.multiply(p, k)
@@ -204,7 +251,7 @@ def test_secp256k1_against_py_ecc():
     assert msm(pts, ks, curve=SECP256K1) == acc
 
 
-def test_batch_msm():
+def test_batch_msm(path):
     rng = random.Random(9)
     pool = _pool(BN254_G1)
     inst = [[rng.choice(pool) for _ in range(20)] for _ in range(3)]
@@ -214,7 +261,7 @@ def test_batch_msm():
     assert got == [_ref_msm(BN254_G1, pts, k) for pts, k in zip(inst, ks)]
 
 
-def test_fixed_base_msm():
+def test_fixed_base_msm(path):
     rng = random.Random(13)
     pts = _pool(BN254_G1)[:30]
     fb = FixedBaseMSM(BN254_G1, [_aff(BN254_G1, p) for p in pts])
