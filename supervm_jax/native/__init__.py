@@ -102,17 +102,27 @@ def available(curve) -> bool:
     return _registered()
 
 
+def _pack(p: int, words: int, *extra: tuple[int, int]) -> np.ndarray:
+    """The constants every kernel starts with — p, -p^-1 mod 2^64, Montgomery 1 (R = 2^(64 words)) —
+    then each (value, bytes) of `extra`, as little-endian uint32 words."""
+    R = 1 << (64 * words)
+    fields = [(p, 8 * words), ((-pow(p, -1, 1 << 64)) % (1 << 64), 8), (R % p, 8 * words), *extra]
+    raw = b"".join(v.to_bytes(w, "little") for v, w in fields)
+    return np.frombuffer(raw, "<u4").astype(np.uint32)
+
+
+def _curve_constant(curve):
+    """The formula constant: 3 b (short Weierstrass, a pair over Fq2) or 2 d (twisted Edwards)."""
+    k = curve.b3 if curve.form == "short_weierstrass" else curve.d2
+    return k if isinstance(k, tuple) else (k,)
+
+
 def _consts(curve) -> np.ndarray:
     """uint32: p, -p^-1 mod 2^64, Montgomery 1, Montgomery 3b (per Fq2 component) or 2d."""
     F = curve.coords
     p, words = F.modulus, F.n_limbs // 2
     R = 1 << (64 * words)
-    k = curve.b3 if curve.form == "short_weierstrass" else curve.d2
-    b3 = k if isinstance(k, tuple) else (k,)
-    values = [p, (-pow(p, -1, 1 << 64)) % (1 << 64), R % p] + [c * R % p for c in b3]
-    widths = [8 * words, 8, 8 * words] + [8 * words] * len(b3)
-    raw = b"".join(v.to_bytes(w, "little") for v, w in zip(values, widths))
-    return np.frombuffer(raw, "<u4").astype(np.uint32)
+    return _pack(p, words, *((c * R % p, 8 * words) for c in _curve_constant(curve)))
 
 
 def bucket_sums(curve, points: jax.Array, digits: jax.Array, *, c: int) -> jax.Array:
@@ -147,12 +157,9 @@ def _small_c(p: int) -> int | None:
 
 def _double_mul_consts(curve) -> np.ndarray:
     """uint32: p, -p^-1 mod 2^64, Montgomery 1, Montgomery (3 b | 2 d), R^2 mod p, 2^256 mod p."""
-    p = curve.coords.modulus
-    R = 1 << 256
-    k = curve.b3 if curve.form == "short_weierstrass" else curve.d2
-    values = [p, (-pow(p, -1, 1 << 64)) % (1 << 64), R % p, k * R % p, R * R % p, _small_c(p)]
-    raw = b"".join(v.to_bytes(w, "little") for v, w in zip(values, [32, 8, 32, 32, 32, 8]))
-    return np.frombuffer(raw, "<u4").astype(np.uint32)
+    p, R = curve.coords.modulus, 1 << 256
+    (k,) = _curve_constant(curve)
+    return _pack(p, 4, (k * R % p, 32), (R * R % p, 32), (_small_c(p), 8))
 
 
 def point_major_table(curve, table: jax.Array) -> np.ndarray:
@@ -186,10 +193,7 @@ def field_pow(spec, a: jax.Array, exponent: int) -> jax.Array:
     """a^exponent per lane in C++ (`field_pow.cc`); a: (8, n) uint32 Montgomery form, exponent an int
     in [0, 2^256). Call inside jit on the CPU backend only, after `pow_available(spec)`."""
     p = spec.modulus
-    R = 1 << 256
-    raw = b"".join(v.to_bytes(w, "little") for v, w in
-                   zip([p, (-pow(p, -1, 1 << 64)) % (1 << 64), R % p, R * R % p, _small_c(p)], [32, 8, 32, 32, 8]))
-    consts = np.frombuffer(raw, "<u4").astype(np.uint32)
+    consts = _pack(p, 4, ((1 << 512) % p, 32), (_small_c(p), 8))
     exp = np.frombuffer(int(exponent).to_bytes(32, "little"), "<u4").astype(np.uint32)
     shape = a.shape
     flat = a.reshape(shape[0], -1)
