@@ -94,3 +94,50 @@ def shard_batch(kernel: Callable, *arrays: jax.Array, mesh: Mesh | None = None) 
     if isinstance(out, (tuple, list)):
         return tuple(o[..., :n] for o in out)
     return out[..., :n]
+
+
+# -- chunked, bucketed execution of per-lane kernels ----------------------------------------------
+
+MIN_SHARE = 8  # smallest per-device lane count of `run_sharded` (a few compiled sizes serve every batch)
+
+
+def _share(n: int, devices: int, min_share: int) -> int:
+    per = -(-n // devices)
+    return max(min_share, 1 << max(per - 1, 0).bit_length())
+
+
+@functools.lru_cache(maxsize=64)
+def _replicated_and_batched(kernel: Callable, mesh: Mesh, n_replicated: int, batched_ndims: tuple[int, ...], out_ndim: int):
+    rep = tuple(PartitionSpec() for _ in range(n_replicated))
+    bat = tuple(_last_axis_spec(d) for d in batched_ndims)
+    return jax.jit(shard_map(kernel, mesh=mesh, in_specs=rep + bat, out_specs=_last_axis_spec(out_ndim)))
+
+
+def run_sharded(kernel: Callable, replicated: tuple, batched: tuple, *, mesh: Mesh | None = None,
+                out_ndim: int = 1, chunk: int = 1 << 14, min_share: int = MIN_SHARE) -> np.ndarray:
+    """kernel(*replicated, *batched) with the last axis of every `batched` array split over `mesh`
+    (default: all devices) and every `replicated` array copied to each device.
+
+    The lanes are zero-padded to a power-of-two share per device (at least `min_share`, so a few
+    compiled programs serve every batch size) and run in chunks of at most `chunk` lanes (bounded
+    memory). `kernel` must act on each lane independently and keep the lane axis last in its single
+    output of rank `out_ndim`; zero lanes must be harmless inputs. Returns numpy with the padding
+    removed, so 1 and N devices give the same bits. Traced under x64 scope.
+    """
+    mesh = mesh or device_mesh()
+    n = batched[0].shape[-1]
+    D = mesh.size
+    if n == 0:
+        raise ValueError("run_sharded needs at least one lane")
+    share = min(_share(n, D, min_share), _share(chunk, D, min_share))
+    step = share * D
+    fn = _replicated_and_batched(kernel, mesh, len(replicated), tuple(np.ndim(b) for b in batched), out_ndim)
+    parts = []
+    with x64_scope():
+        for start in range(0, n, step):
+            part = [np.asarray(b)[..., start : start + step] for b in batched]
+            m = part[0].shape[-1]
+            if m < step:
+                part = [np.pad(c, [(0, 0)] * (c.ndim - 1) + [(0, step - m)]) for c in part]
+            parts.append(np.asarray(fn(*replicated, *(jnp.asarray(c) for c in part)))[..., :m])
+    return np.concatenate(parts, axis=-1)

@@ -31,15 +31,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from jax.sharding import Mesh, PartitionSpec
+from jax.sharding import Mesh
 
 from supervm_jax import native
 from supervm_jax.curve.group import generator_comb
-from supervm_jax.pmap import BATCH_AXIS, device_mesh, shard_map, x64_scope
+from supervm_jax.pmap.sharding import run_sharded as _run_sharded
 
 WINDOW_BITS = 4
 CHUNK = 1 << 14  # signatures per device program call
-MIN_SHARE = 8  # smallest per-device lane count (a few compiled sizes serve every batch)
 
 
 # -- host: scalars -> digits ----------------------------------------------------------------------
@@ -146,44 +145,10 @@ def comb_table(curve, native_kernel: bool):
     return _point_major_table(curve) if native_kernel else curve.generator_table
 
 
-# -- sharded execution ----------------------------------------------------------------------------
-
-
-def _share(n: int, devices: int) -> int:
-    per = -(-n // devices)
-    return max(MIN_SHARE, 1 << max(per - 1, 0).bit_length())
-
-
-@functools.lru_cache(maxsize=64)
-def _program(kernel: Callable, mesh: Mesh, n_replicated: int, batched_ndims: tuple[int, ...], out_ndim: int):
-    rep = tuple(PartitionSpec() for _ in range(n_replicated))
-    bat = tuple(PartitionSpec(*([None] * (d - 1) + [BATCH_AXIS])) for d in batched_ndims)
-    out = PartitionSpec(*([None] * (out_ndim - 1) + [BATCH_AXIS]))
-    return jax.jit(shard_map(kernel, mesh=mesh, in_specs=rep + bat, out_specs=out))
-
-
 def run_sharded(kernel: Callable, replicated: tuple, batched: tuple, *, mesh: Mesh | None = None,
                 out_ndim: int = 1) -> np.ndarray:
-    """kernel(*replicated, *batched) with the last axis of every `batched` array split over `mesh`
-    (default: all devices), padded with zeros to a power-of-two share per device and run in chunks
-    of CHUNK lanes. kernel must keep the lane axis last in its single output. Returns numpy."""
-    mesh = mesh or device_mesh()
-    n = batched[0].shape[-1]
-    D = mesh.size
-    if n == 0:
-        raise ValueError("run_sharded needs at least one lane")
-    share = min(_share(n, D), _share(CHUNK, D))
-    step = share * D
-    fn = _program(kernel, mesh, len(replicated), tuple(np.ndim(b) for b in batched), out_ndim)
-    parts = []
-    with x64_scope():
-        for start in range(0, n, step):
-            chunk = [np.asarray(b)[..., start : start + step] for b in batched]
-            m = chunk[0].shape[-1]
-            if m < step:
-                chunk = [np.pad(c, [(0, 0)] * (c.ndim - 1) + [(0, step - m)]) for c in chunk]
-            parts.append(np.asarray(fn(*replicated, *(jnp.asarray(c) for c in chunk)))[..., :m])
-    return np.concatenate(parts, axis=-1)
+    """`pmap.run_sharded` in chunks of CHUNK signatures."""
+    return _run_sharded(kernel, replicated, batched, mesh=mesh, out_ndim=out_ndim, chunk=CHUNK)
 
 
 def be_bytes_to_limbs(rows: np.ndarray) -> np.ndarray:

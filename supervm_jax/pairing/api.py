@@ -1,0 +1,256 @@
+"""Host side of the pairing: validation, lane layout, sharded device calls, GT values.
+
+A call to `pairing_check` with products of pairs runs two sharded device programs:
+  1. the multi-Miller loop over groups of GROUP_SIZE pairs (`miller.py`), one accumulator per
+     group, groups split over the mesh's devices;
+  2. per product: the product of its groups' accumulators (one loop with one Fq12 multiply), then
+     the final exponentiation program (`final_exp.py`), products split over the devices.
+Lane counts are padded to a power-of-two share per device (`pmap.run_sharded`), so a handful of
+compiled programs serve every batch; the first call per curve and size compiles for a while
+(tens of seconds on CPU), and a line on stderr says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Sequence
+
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.sharding import Mesh
+
+from supervm_jax.groth16.curves import BLS12381, BN128, PairingCurve
+from supervm_jax.pairing import final_exp, miller
+from supervm_jax.pairing.params import PairingParams, pairing_params
+from supervm_jax.pmap.sharding import device_mesh, run_sharded
+
+_NAMES = {"bn254": "bn254", "bn128": "bn254", "bls12_381": "bls12_381", "bls12381": "bls12_381", "bls12-381": "bls12_381"}
+_SNARKJS = {"bn254": BN128, "bls12_381": BLS12381}
+PROGRAM_ROWS = 768  # every final-exponentiation program is padded to this many rows (one executable)
+MIN_SHARE = 8  # smallest per-device lane count of a pairing program (few compiled sizes)
+MILLER_CHUNK = 1 << 12  # groups per Miller program call (bounded memory)
+
+
+def resolve_curve(curve) -> str:
+    """A curve name ("bn254"/"bn128", "bls12_381"/"bls12381"/"bls12-381") or a groth16
+    `PairingCurve` -> the canonical name "bn254" | "bls12_381"."""
+    if isinstance(curve, PairingCurve):
+        return "bn254" if curve is BN128 else "bls12_381"
+    try:
+        return _NAMES[str(curve).lower()]
+    except KeyError:
+        raise ValueError(f"unknown pairing curve {curve!r}; one of {sorted(_NAMES)}") from None
+
+
+class GTElement:
+    """An element of GT, the order-r subgroup of Fq12*, as tower coefficients.
+
+    `coeffs[j][i] = (c0, c1)`: the element is sum c_ji v^i w^j with c = c0 + c1 u (the tower of
+    `tower.py`, which is also snarkjs's). Equality compares values.
+    """
+
+    def __init__(self, curve: str, coeffs):
+        self.curve = curve
+        self.coeffs = tuple(tuple(tuple(int(c) for c in x) for x in row) for row in coeffs)
+
+    def to_py_ecc(self):
+        """py_ecc's value: an FQ12 of the curve's optimized py_ecc module (`optimized_bn128` /
+        `optimized_bls12_381`), over w^0..w^11."""
+        import importlib
+
+        module = importlib.import_module(_SNARKJS[self.curve].py_ecc_module)
+        return module.FQ12(pairing_params(self.curve).tower.py_ecc_coeffs(self.coeffs))
+
+    def to_snarkjs(self) -> list:
+        """snarkjs's nested decimal strings (the form of `vk_alphabeta_12`): [[[c0, c1] x 3] x 2]."""
+        return [[[str(c) for c in x] for x in row] for row in self.coeffs]
+
+    def is_one(self) -> bool:
+        return self.coeffs == ((((1, 0),) + ((0, 0),) * 2), ((0, 0),) * 3)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, GTElement) and other.curve == self.curve and other.coeffs == self.coeffs
+
+    def __hash__(self):
+        return hash((self.curve, self.coeffs))
+
+    def __repr__(self) -> str:
+        return f"GTElement({self.curve}, {self.coeffs!r})"
+
+
+# -- device programs ------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def _miller_kernel(curve: str):
+    params = pairing_params(curve)
+    return lambda xP, yP, xQ, yQ, mask: miller.miller_loop(params, xP, yP, xQ, yQ, mask)
+
+
+@functools.lru_cache(maxsize=None)
+def _fold_kernel(curve: str):
+    """(L, 2, 2, 3, M, P) -> (L, 2, 2, 3, P): the product over M, one Fq12 multiply call site."""
+    tw = pairing_params(curve).tower
+
+    def fold(f):
+        return lax.fori_loop(1, f.shape[4], lambda m, acc: tw.mul12(acc, f[:, :, :, :, m]), f[:, :, :, :, 0])
+
+    return fold
+
+
+@functools.lru_cache(maxsize=None)
+def _final_kernel(curve: str):
+    params = pairing_params(curve)
+    return lambda rows, n_rows, f: final_exp.run_program(params, rows, n_rows, f)
+
+
+@functools.lru_cache(maxsize=None)
+def _program(curve: str, which: str) -> tuple[np.ndarray, np.ndarray]:
+    rows = final_exp.programs(curve)[which]
+    return final_exp.padded(rows, PROGRAM_ROWS), np.asarray(len(rows), np.int32)
+
+
+_compiled: set = set()
+
+
+def _announce(key: tuple, what: str) -> None:
+    """One stderr line the first time a program shape is used in this process (it compiles)."""
+    if key not in _compiled:
+        _compiled.add(key)
+        print(f"supervm_jax.pairing: compiling {what} (first use of this size; tens of seconds on CPU)", file=sys.stderr)
+
+
+# -- host layout ----------------------------------------------------------------------------------
+
+
+def _validate(params: PairingParams, products: Sequence[Sequence], what: str):
+    """Checks every pair and returns the finite ones as [(product, pair, P, Q)] plus device limbs.
+
+    Raises ValueError naming the product and pair of the first point that is malformed, off the
+    curve or outside the order-r subgroup."""
+    flat, where = [], []
+    for i, product in enumerate(products):
+        if not isinstance(product, (list, tuple)):
+            raise ValueError(f"{what}: product {i} is not a sequence of (P, Q) pairs")
+        for j, pair in enumerate(product):
+            if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
+                raise ValueError(f"{what}: product {i} pair {j} is not a (P, Q) pair")
+            if pair[0] is None or pair[1] is None:
+                continue  # e(O, Q) = e(P, O) = 1
+            flat.append(pair)
+            where.append((i, j))
+    if not flat:
+        return where, None, None
+    limbs = []
+    for group, k in ((params.g1, 0), (params.g2, 1)):
+        try:
+            P = group.affine_limbs([pair[k] for pair in flat])
+        except (TypeError, ValueError) as e:
+            idx = _point_index(str(e))
+            at = f"product {where[idx][0]} pair {where[idx][1]}" if idx is not None else "a pair"
+            raise ValueError(f"{what}: {at}: {'P' if k == 0 else 'Q'} is malformed ({e})") from None
+        dev = jnp.asarray(P)
+        ok = group.is_on_curve(dev)
+        problem = "is not on the curve"
+        if ok.all() and not group.cofactor_is_one:
+            ok = group.in_subgroup(dev)
+            problem = "is not in the order-r subgroup"
+        if not ok.all():
+            i, j = where[int(np.argmin(ok))]
+            raise ValueError(f"{what}: product {i} pair {j}: {'P' if k == 0 else 'Q'} ({group.name}) {problem}")
+        limbs.append(P)
+    return where, limbs[0], limbs[1]
+
+
+def _point_index(message: str) -> int | None:
+    import re
+
+    m = re.search(r"point (\d+)", message)
+    return int(m.group(1)) if m else None
+
+
+def _gt_values(products: Sequence[Sequence], curve, which: str, mesh: Mesh | None, what: str) -> np.ndarray:
+    """(L, 2, 2, 3, n_products) limbs of the final-exponentiated products."""
+    name = resolve_curve(curve)
+    params = pairing_params(name)
+    tw = params.tower
+    mesh = mesh or device_mesh()
+    products = list(products)
+    where, P, Q = _validate(params, products, what)
+    n_prod = len(products)
+    K = miller.GROUP_SIZE
+    # Groups: consecutive finite pairs of one product, K per group.
+    group_of_product: list[list[int]] = [[] for _ in range(n_prod)]
+    slots: list[tuple[int, int]] = []  # (group, lane) of each finite pair
+    fill: list[int] = []  # pairs in each group so far
+    for i, _ in where:
+        groups = group_of_product[i]
+        if not groups or fill[groups[-1]] == K:
+            groups.append(len(fill))
+            fill.append(0)
+        slots.append((groups[-1], fill[groups[-1]]))
+        fill[groups[-1]] += 1
+    n_groups = len(fill)
+    ones = tw.one((n_prod,))
+    if n_groups == 0:
+        return np.asarray(ones)
+    L = tw.L
+    xP = np.zeros((L, K, n_groups), np.uint32)
+    yP = np.zeros_like(xP)
+    xQ = np.zeros((L, 2, K, n_groups), np.uint32)
+    yQ = np.zeros_like(xQ)
+    mask = np.zeros((K, n_groups), bool)
+    g_idx = np.array([g for g, _ in slots])
+    lane = np.array([k for _, k in slots])
+    xP[:, lane, g_idx], yP[:, lane, g_idx] = P[0][:, np.arange(len(slots))], P[1][:, np.arange(len(slots))]
+    xQ[:, :, lane, g_idx], yQ[:, :, lane, g_idx] = Q[0], Q[1]
+    mask[lane, g_idx] = True
+    _announce(("miller", name, mesh), f"the {name} Miller loop")
+    f = run_sharded(_miller_kernel(name), (), (xP, yP, xQ, yQ, mask), mesh=mesh, out_ndim=5,
+                    chunk=MILLER_CHUNK, min_share=MIN_SHARE)
+    # Per product: its groups' accumulators, padded with 1 to M = the most groups of a product.
+    M = max(len(g) for g in group_of_product)
+    table = np.concatenate([f, np.asarray(tw.one((1,)))], axis=-1)  # index n_groups = 1
+    index = np.full((M, n_prod), n_groups)
+    for i, groups in enumerate(group_of_product):
+        index[: len(groups), i] = groups
+    gathered = table[..., index]  # (L, 2, 2, 3, M, n_prod)
+    if M > 1:
+        _announce(("fold", name, mesh, M), f"the {name} product of {M} Miller accumulators")
+        acc = run_sharded(_fold_kernel(name), (), (gathered,), mesh=mesh, out_ndim=5, min_share=MIN_SHARE)
+    else:
+        acc = gathered[:, :, :, :, 0]
+    rows, n_rows = _program(name, which)
+    _announce(("final", name, mesh), f"the {name} final exponentiation")
+    return run_sharded(_final_kernel(name), (jnp.asarray(rows), jnp.asarray(n_rows)), (acc,), mesh=mesh, out_ndim=5,
+                       min_share=MIN_SHARE)
+
+
+# -- public API -----------------------------------------------------------------------------------
+
+
+def pairing(P, Q, curve="bn254", *, mesh: Mesh | None = None) -> GTElement:
+    """e(P, Q): the optimal ate pairing of P in G1 and Q in G2, exactly py_ecc's value.
+
+    P: (x, y) ints or None; Q: ((x0, x1), (y0, y1)) ints or None (None = infinity, giving 1).
+    Raises ValueError for a point that is malformed, off the curve or outside the subgroup."""
+    name = resolve_curve(curve)
+    limbs = _gt_values([[(P, Q)]], name, "exact", mesh, "pairing")
+    return GTElement(name, pairing_params(name).tower.ints_from_limbs(limbs)[0])
+
+
+def pairing_check(pairs_batch: Sequence[Sequence], curve="bn254", *, mesh: Mesh | None = None) -> np.ndarray:
+    """For each product [(P_1, Q_1), ...] of `pairs_batch`: is prod_i e(P_i, Q_i) == 1?
+
+    Returns a numpy bool array, one entry per product (an empty product is True). All products run
+    in one batched device computation (sharded over `mesh`, default all devices). Raises ValueError
+    naming the product and pair of the first point that is malformed, off the curve or outside the
+    subgroup."""
+    name = resolve_curve(curve)
+    products = list(pairs_batch)
+    if not products:
+        return np.zeros(0, bool)
+    limbs = _gt_values(products, name, "check", mesh, "pairing_check")
+    return np.asarray(pairing_params(name).tower.is_one_host(limbs))
