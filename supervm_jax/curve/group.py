@@ -51,10 +51,14 @@ def scalar_mul_bits(curve: "Group", P: jax.Array, bits: jax.Array) -> jax.Array:
 
 
 def in_subgroup(curve: "Group", P: jax.Array) -> jax.Array:
-    """Boolean (batch): on the curve and r P = identity (just on-curve where the cofactor is 1)."""
+    """Boolean (batch): on the curve and r P = identity (just on-curve where the cofactor is 1; by the
+    curve's endomorphism test where it has one, `curve.subgroup_test`, see `curve/subgroup.py`)."""
     on = curve.kernel("is_on_curve")(P)
     if curve.cofactor_is_one:
         return on
+    test = getattr(curve, "subgroup_test", None)
+    if test is not None:
+        return on & test(curve, P)
     bits = jnp.asarray(int_bits(curve.order, curve.order.bit_length()))[:, None]
     return on & curve.kernel("is_identity")(scalar_mul_bits(curve, P, bits))
 

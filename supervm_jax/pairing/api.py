@@ -125,11 +125,12 @@ def _announce(key: tuple, what: str) -> None:
 # -- host layout ----------------------------------------------------------------------------------
 
 
-def _validate(params: PairingParams, products: Sequence[Sequence], what: str):
-    """Checks every pair and returns the finite ones as [(product, pair, P, Q)] plus device limbs.
+def _validate(params: PairingParams, products: Sequence[Sequence], what: str, check_groups: bool = True):
+    """The (product, pair) index of every finite pair, and their affine limbs (G1 (3, L, n),
+    G2 (3, L, 2, n); rows x, y, z).
 
-    Raises ValueError naming the product and pair of the first point that is malformed, off the
-    curve or outside the order-r subgroup."""
+    Raises ValueError naming the product and pair of the first point that is malformed, or (with
+    check_groups) off the curve or outside the order-r subgroup (on device, one call per group)."""
     flat, where = [], []
     for i, product in enumerate(products):
         if not isinstance(product, (list, tuple)):
@@ -151,6 +152,9 @@ def _validate(params: PairingParams, products: Sequence[Sequence], what: str):
             idx = _point_index(str(e))
             at = f"product {where[idx][0]} pair {where[idx][1]}" if idx is not None else "a pair"
             raise ValueError(f"{what}: {at}: {'P' if k == 0 else 'Q'} is malformed ({e})") from None
+        if not check_groups:
+            limbs.append(P)
+            continue
         dev = jnp.asarray(P)
         ok = group.is_on_curve(dev)
         problem = "is not on the curve"
@@ -171,14 +175,15 @@ def _point_index(message: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _gt_values(products: Sequence[Sequence], curve, which: str, mesh: Mesh | None, what: str) -> np.ndarray:
+def _gt_values(products: Sequence[Sequence], curve, which: str, mesh: Mesh | None, what: str,
+               check_groups: bool = True) -> np.ndarray:
     """(L, 2, 2, 3, n_products) limbs of the final-exponentiated products."""
     name = resolve_curve(curve)
     params = pairing_params(name)
     tw = params.tower
     mesh = mesh or device_mesh()
     products = list(products)
-    where, P, Q = _validate(params, products, what)
+    where, P, Q = _validate(params, products, what, check_groups)
     n_prod = len(products)
     K = miller.GROUP_SIZE
     # Groups: consecutive finite pairs of one product, K per group.
@@ -241,16 +246,19 @@ def pairing(P, Q, curve="bn254", *, mesh: Mesh | None = None) -> GTElement:
     return GTElement(name, pairing_params(name).tower.ints_from_limbs(limbs)[0])
 
 
-def pairing_check(pairs_batch: Sequence[Sequence], curve="bn254", *, mesh: Mesh | None = None) -> np.ndarray:
+def pairing_check(pairs_batch: Sequence[Sequence], curve="bn254", *, mesh: Mesh | None = None,
+                  assume_valid: bool = False) -> np.ndarray:
     """For each product [(P_1, Q_1), ...] of `pairs_batch`: is prod_i e(P_i, Q_i) == 1?
 
     Returns a numpy bool array, one entry per product (an empty product is True). All products run
     in one batched device computation (sharded over `mesh`, default all devices). Raises ValueError
     naming the product and pair of the first point that is malformed, off the curve or outside the
-    subgroup."""
+    subgroup. assume_valid=True skips the curve and subgroup checks (coordinates are still range
+    checked) for callers that have just made them, such as `groth16.verify_batch`: the G2 subgroup
+    check costs more than the pairing itself. On points outside G1 x G2 the answer is meaningless."""
     name = resolve_curve(curve)
     products = list(pairs_batch)
     if not products:
         return np.zeros(0, bool)
-    limbs = _gt_values(products, name, "check", mesh, "pairing_check")
+    limbs = _gt_values(products, name, "check", mesh, "pairing_check", check_groups=not assume_valid)
     return np.asarray(pairing_params(name).tower.is_one_host(limbs))
