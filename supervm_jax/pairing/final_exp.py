@@ -119,14 +119,15 @@ def _hard_part_bls12(prog: _Program, u: int) -> None:
 
 
 def program_exponent(rows: np.ndarray, p: int) -> int:
-    """The exponent e with reg0 -> reg0^e that a hard-part program computes on a unitary input,
-    modulo Phi_12(p) = p^4 - p^2 + 1 (INV and CONJ negate; FROBk multiplies by p^k)."""
+    """The exponent e with f -> f^e that a hard-part program computes on a unitary input f in
+    register 0 (result: the destination register of the last row), modulo Phi_12(p) = p^4 - p^2 + 1
+    (INV and CONJ negate; FROBk multiplies by p^k)."""
     phi = p**4 - p**2 + 1
     regs = [1] + [0] * (NREG - 1)
     for op, dst, a, b in rows.tolist():
         x, y = regs[a], regs[b]
         regs[dst] = {MUL: x + y, SQR: 2 * x, CONJ: -x, INV: -x, FROB1: x * p, FROB2: x * p**2, FROB3: x * p**3}[op] % phi
-    return regs[0]
+    return regs[int(rows[-1, 1])]
 
 
 @functools.lru_cache(maxsize=None)
