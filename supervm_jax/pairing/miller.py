@@ -26,6 +26,7 @@ All kernels are pure and traced under `pmap.x64_scope()`.
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from supervm_jax.field import montgomery as mont
@@ -107,39 +108,52 @@ def miller_loop(params: PairingParams, xP, yP, xQ, yQ, mask):
     xP, yP: (L, K, G) base-field limbs of the affine G1 points; xQ, yQ: (L, 2, K, G) Fq2 limbs of
     the affine twist points; mask: (K, G) bool, False for pairs that contribute 1. Inputs at masked
     positions must still be valid field elements (any value). Returns (L, 2, 2, 3, G) uint32.
+
+    One `lax.fori_loop` runs every step, so the step's code is compiled once: step k doubles T
+    (and squares f) unless it is one of BN254's two final steps, then adds the point chosen by
+    `_step_ops(params)[k]`: none, -Q, Q, pi(Q) or -pi^2(Q).
     """
     tw = params.tower
-    spec = tw.spec
-    neg = lambda a: lax.optimization_barrier(mont.sub(spec, jnp.zeros_like(a), a))
+    neg = lambda a: lax.optimization_barrier(mont.sub(tw.spec, jnp.zeros_like(a), a))  # noqa: E731
     y_neg, x_neg = neg(yP), neg(xP)
     x3 = tw.add(tw.add(xP, xP), xP)
     P = (y_neg, x3, yP, x_neg)
-    yQ_neg = neg(yQ)
+    xs, ys = [xQ, xQ], [neg(yQ), yQ]
+    if params.frobenius_q is not None:  # BN254: pi(Q) and -pi^2(Q) on the twist
+        c = params.frobenius_q
+        q1 = tw.mul2(jnp.stack([tw.conj2(xQ), tw.conj2(yQ)], axis=2), jnp.stack([_bcast(c[0], xQ), _bcast(c[1], xQ)], axis=2))
+        q2 = tw.mul2(jnp.stack([xQ, yQ], axis=2), jnp.stack([_bcast(c[2], xQ), _bcast(c[3], xQ)], axis=2))
+        xs += [q1[:, :, 0], q2[:, :, 0]]
+        ys += [q1[:, :, 1], neg(q2[:, :, 1])]
+    xs, ys = jnp.stack(xs), jnp.stack(ys)
     one2 = _bcast(tw.fq2_constant((1, 0)), xQ)
     T = jnp.stack([xQ, yQ, jnp.broadcast_to(one2, xQ.shape)], axis=2)
     mask12 = mask[None, None, None, None]
-    digits = jnp.asarray(params.loop_digits, jnp.int32)
+    ops = jnp.asarray(_step_ops(params), jnp.int32)
+    no_line = tw.one(xQ.shape[2:])
     groups = xP.shape[-1]
 
     def step(k, carry):
         f, T = carry
-        T, line = double_step(params, T, P)
-        digit = digits[k]
+        op = ops[k]
+        doubles = op <= 1
+        T, line = lax.cond(doubles, lambda T: double_step(params, T, P), lambda T: (T, no_line), T)
 
         def with_add(T, line):
-            T, chord = add_step(params, T, xQ, jnp.where(digit > 0, yQ, yQ_neg), P)
+            which = jnp.where(op < 0, 0, jnp.where(op == 1, 1, op))
+            T, chord = add_step(params, T, xs[which], ys[which], P)
             return T, tw.mul12(line, chord)
 
-        T, line = lax.cond(digit != 0, with_add, lambda T, line: (T, line), T, line)
-        f = tw.mul12(tw.square12(f), _group_product(params, line, mask12))
-        return f, T
+        T, line = lax.cond(op != 0, with_add, lambda T, line: (T, line), T, line)
+        f = jnp.where(doubles, tw.square12(f), f)
+        return tw.mul12(f, _group_product(params, line, mask12)), T
 
-    f, T = lax.fori_loop(0, digits.shape[0], step, (tw.one((groups,)), T))
-    if params.frobenius_q is not None:  # BN254: the lines through pi(Q) and -pi^2(Q)
-        c = params.frobenius_q
-        q1 = tw.mul2(jnp.stack([tw.conj2(xQ), tw.conj2(yQ)], axis=2), jnp.stack([_bcast(c[0], xQ), _bcast(c[1], xQ)], axis=2))
-        q2 = tw.mul2(jnp.stack([xQ, yQ], axis=2), jnp.stack([_bcast(c[2], xQ), _bcast(c[3], xQ)], axis=2))
-        T, l1 = add_step(params, T, q1[:, :, 0], q1[:, :, 1], P)
-        _, l2 = add_step(params, T, q2[:, :, 0], neg(q2[:, :, 1]), P)
-        f = tw.mul12(f, _group_product(params, tw.mul12(l1, l2), mask12))
+    f, _ = lax.fori_loop(0, ops.shape[0], step, (tw.one((groups,)), T))
     return f
+
+
+def _step_ops(params: PairingParams) -> np.ndarray:
+    """Per loop step: the signed digit (-1, 0, 1: double, then add -Q / nothing / Q), and for BN254
+    two more steps without doubling: 2 adds pi(Q), 3 adds -pi^2(Q)."""
+    tail = [2, 3] if params.frobenius_q is not None else []
+    return np.concatenate([params.loop_digits.astype(np.int32), np.asarray(tail, np.int32)])
