@@ -23,14 +23,6 @@ settings.register_profile(
 )
 settings.load_profile("supervm")
 
-# JAX's persistent compilation cache: the pairing and MSM programs take tens of seconds to compile on
-# CPU; the two xdist workers (and later runs) reuse each other's executables. Keyed by the program,
-# the backend and the jax version, so it never changes a result. SUPERVM_XLA_CACHE="" turns it off.
-_CACHE = os.environ.get("SUPERVM_XLA_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "supervm_jax", "xla"))
-if _CACHE:
-    jax.config.update("jax_compilation_cache_dir", _CACHE)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 2.0)
-
 
 @pytest.fixture(scope="session")
 def n_devices() -> int:

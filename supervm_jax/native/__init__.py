@@ -9,7 +9,15 @@ two hot loops are therefore also offered as C++ kernels, on 64-bit limbs with 12
 * `double_mul.cc`: the signature verifiers' per-lane [a] G + [b] P (`sigverify/kernels.py`), for
   secp256k1 and ed25519;
 * `field_pow.cc`: per-lane a^e for a fixed e over a 256-bit field (the square roots of point
-  decompression, `curve/edwards.py`, `curve/weierstrass.py::lift_x`).
+  decompression, `curve/edwards.py`, `curve/weierstrass.py::lift_x`);
+* `pairing.cc`: the BN254 / BLS12-381 pairing's three device steps (`pairing/`): the multi-Miller
+  loop over groups of pairs (`pairing_miller`, bit for bit `miller.miller_loop`: the same
+  projective formulas and line scaling, lines multiplied in sparsely), the product of a product's
+  group accumulators (`pairing_fold`) and the final-exponentiation register program
+  (`pairing_final`, the value of `final_exp.run_program`; squarings of cyclotomic-subgroup elements
+  by Granger-Scott). Every curve constant (p, xi, 3 b', the Frobenius constants, the loop digits)
+  is passed in from `PairingParams`; the Fq2/Fq6/Fq12 tower is written once over `Field<N>`
+  (its hot paths redone on x86 carry intrinsics where the compiler targets BMI2).
 
 They are used only on the CPU backend; GPUs run the JAX kernels, which stay the reference the tests
 compare against.
@@ -37,11 +45,14 @@ import jax.numpy as jnp
 import numpy as np
 
 _HERE = Path(__file__).parent
-_SOURCES = [_HERE / "msm_buckets.cc", _HERE / "double_mul.cc", _HERE / "field_pow.cc"]
+_SOURCES = [_HERE / "msm_buckets.cc", _HERE / "double_mul.cc", _HERE / "field_pow.cc", _HERE / "pairing.cc"]
 _HEADERS = [_HERE / "field64.h"]
 _TARGET = "supervm_msm_bucket_sums"
 _DOUBLE_MUL_TARGET = "supervm_double_mul"
 _FIELD_POW_TARGET = "supervm_field_pow"
+_PAIRING_MILLER_TARGET = "supervm_pairing_miller"
+_PAIRING_FOLD_TARGET = "supervm_pairing_fold"
+_PAIRING_FINAL_TARGET = "supervm_pairing_final"
 _log = logging.getLogger(__name__)
 
 
@@ -83,6 +94,9 @@ def _registered() -> bool:
     jax.ffi.register_ffi_target(_TARGET, jax.ffi.pycapsule(lib.SupervmMsmBucketSums), platform="cpu")
     jax.ffi.register_ffi_target(_DOUBLE_MUL_TARGET, jax.ffi.pycapsule(lib.SupervmDoubleMul), platform="cpu")
     jax.ffi.register_ffi_target(_FIELD_POW_TARGET, jax.ffi.pycapsule(lib.SupervmFieldPow), platform="cpu")
+    jax.ffi.register_ffi_target(_PAIRING_MILLER_TARGET, jax.ffi.pycapsule(lib.SupervmPairingMiller), platform="cpu")
+    jax.ffi.register_ffi_target(_PAIRING_FOLD_TARGET, jax.ffi.pycapsule(lib.SupervmPairingFold), platform="cpu")
+    jax.ffi.register_ffi_target(_PAIRING_FINAL_TARGET, jax.ffi.pycapsule(lib.SupervmPairingFinal), platform="cpu")
     return True
 
 
@@ -200,3 +214,75 @@ def field_pow(spec, a: jax.Array, exponent: int) -> jax.Array:
     out = jax.ffi.ffi_call(_FIELD_POW_TARGET, jax.ShapeDtypeStruct(flat.shape, jnp.uint32))(
         jnp.asarray(consts), jnp.asarray(exp), flat)
     return out.reshape(shape)
+
+
+# -- pairing (`pairing.cc`) -----------------------------------------------------------------------
+
+PAIRING_CURVES = ("bn254", "bls12_381")
+
+
+def pairing_available(curve_name: str, platform: str = "cpu") -> bool:
+    """True when the native pairing kernels serve `curve_name` ("bn254" or "bls12_381", the
+    `PairingParams.name`) on `platform` (the mesh's): enabled, CPU, library built and registered."""
+    return ENABLED and platform == "cpu" and curve_name in PAIRING_CURVES and _registered()
+
+
+@functools.lru_cache(maxsize=None)
+def _pairing_consts(params) -> dict[str, np.ndarray]:
+    """Host constants of one `PairingParams` (cached per object): the header p, -p^-1 mod 2^64,
+    Montgomery 1, xi0 (uint32); three_b (L, 2); frob_q (4, L, 2), zeros without BN254's tail;
+    frobenius (3, L, 2, 2, 3) for p, p^2, p^3; loop digits int32; twist and tail flags. Raises
+    RuntimeError when the library is not built (callers check `pairing_available` first)."""
+    if not _registered():
+        raise RuntimeError("supervm_jax.native: the pairing kernels are unavailable (see pairing_available)")
+    tw = params.tower
+    L = tw.L
+    frob_q = params.frobenius_q if params.frobenius_q is not None else np.zeros((4, L, 2), np.uint32)
+    return {
+        "header": _pack(tw.p, L // 2, (tw.xi0, 8)),
+        "three_b": np.asarray(params.three_b, np.uint32),
+        "frob_q": np.asarray(frob_q, np.uint32),
+        "frobenius": np.stack([np.asarray(tw.frobenius[k], np.uint32) for k in (1, 2, 3)]),
+        "digits": np.asarray(params.loop_digits, np.int32),
+        "twist": np.int64({"D": 0, "M": 1}[params.twist]),
+        "tail": np.int64(params.frobenius_q is not None),
+    }
+
+
+def pairing_miller(params, xP: jax.Array, yP: jax.Array, xQ: jax.Array, yQ: jax.Array, mask: jax.Array) -> jax.Array:
+    """`miller.miller_loop(params, xP, yP, xQ, yQ, mask)` in C++ (`pairing.cc`), bit for bit.
+
+    xP, yP: (L, K, G) uint32 Montgomery limbs of affine G1 points; xQ, yQ: (L, 2, K, G) of affine
+    twist points; mask: (K, G) bool, False for pairs that contribute 1. Returns (L, 2, 2, 3, G)
+    uint32, one Miller accumulator per group. The kernel checks every shape and that unmasked
+    coordinates are < p (the call fails naming the pair), not that points are on the curve or in
+    the subgroup. Call inside jit / shard_map on the CPU backend only, after `pairing_available`."""
+    c = _pairing_consts(params)
+    L, _, G = xP.shape
+    out = jax.ShapeDtypeStruct((L, 2, 2, 3, G), jnp.uint32)
+    return jax.ffi.ffi_call(_PAIRING_MILLER_TARGET, out)(
+        jnp.asarray(c["header"]), jnp.asarray(c["three_b"]), jnp.asarray(c["frob_q"]), jnp.asarray(c["digits"]),
+        xP, yP, xQ, yQ, mask.astype(jnp.bool_), twist=c["twist"], tail=c["tail"])
+
+
+def pairing_fold(params, f: jax.Array) -> jax.Array:
+    """(L, 2, 2, 3, M, P) uint32 Fq12 limbs -> (L, 2, 2, 3, P): the product over M, as
+    `api._fold_kernel` (M = 0 gives 1). Checks shapes and that every coefficient is < p. Call
+    inside jit / shard_map on the CPU backend only, after `pairing_available`."""
+    c = _pairing_consts(params)
+    out = jax.ShapeDtypeStruct(f.shape[:4] + f.shape[5:], jnp.uint32)
+    return jax.ffi.ffi_call(_PAIRING_FOLD_TARGET, out)(jnp.asarray(c["header"]), f)
+
+
+def pairing_final(params, rows: jax.Array, n_rows: jax.Array, f: jax.Array) -> jax.Array:
+    """`final_exp.run_program(params, rows, n_rows, f)` in C++: the first n_rows rows of the int32
+    (R, 4) program (op, dst, a, b) run on every lane of f (L, 2, 2, 3, P) in register 0 (the other
+    registers start at 1); returns the destination register of row n_rows - 1, (L, 2, 2, 3, P).
+    The call fails on an op outside MUL..INV, a register outside [0, 8), n_rows outside [1, R], a
+    bad shape or a coefficient >= p. Call inside jit / shard_map on the CPU backend only, after
+    `pairing_available`."""
+    c = _pairing_consts(params)
+    out = jax.ShapeDtypeStruct(f.shape, jnp.uint32)
+    return jax.ffi.ffi_call(_PAIRING_FINAL_TARGET, out)(
+        jnp.asarray(c["header"]), jnp.asarray(c["frobenius"]), jnp.asarray(rows, jnp.int32),
+        jnp.asarray(n_rows, jnp.int32).reshape(()), f)

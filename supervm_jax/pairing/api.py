@@ -1,13 +1,15 @@
 """Host side of the pairing: validation, lane layout, sharded device calls, GT values.
 
-A call to `pairing_check` with products of pairs runs two sharded device programs:
+A call to `pairing_check` with products of pairs runs sharded device programs:
   1. the multi-Miller loop over groups of GROUP_SIZE pairs (`miller.py`), one accumulator per
      group, groups split over the mesh's devices;
   2. per product: the product of its groups' accumulators (one loop with one Fq12 multiply), then
      the final exponentiation program (`final_exp.py`), products split over the devices.
 Lane counts are padded to a power-of-two share per device (`pmap.run_sharded`), so a handful of
-compiled programs serve every batch; the first call per curve and size compiles for a while
-(tens of seconds on CPU), and a line on stderr says so.
+compiled programs serve every batch. On a CPU mesh the three steps run in C++ through the XLA FFI
+(`native/pairing.cc`, `uses_native`), about 8x faster than XLA's code for them; elsewhere (GPUs)
+the JAX kernels run, whose first call per curve and size compiles for a while (tens of seconds on
+CPU, where the tests run them too), and a line on stderr says so.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 from jax import lax
 from jax.sharding import Mesh
 
+from supervm_jax import native
 from supervm_jax.groth16.curves import BLS12381, BN128, PairingCurve
 from supervm_jax.pairing import final_exp, miller
 from supervm_jax.pairing.params import PairingParams, pairing_params
@@ -28,6 +31,9 @@ from supervm_jax.pmap.sharding import device_mesh, run_sharded
 
 _NAMES = {"bn254": "bn254", "bn128": "bn254", "bls12_381": "bls12_381", "bls12381": "bls12_381", "bls12-381": "bls12_381"}
 _SNARKJS = {"bn254": BN128, "bls12_381": BLS12381}
+_BN_U = 4965661367192848881
+# snarkjs's GT value = py_ecc's ^ this (GTElement.to_snarkjs)
+SNARKJS_EXPONENT = {"bn254": 2 * _BN_U * (6 * _BN_U**2 + 3 * _BN_U + 1), "bls12_381": -3}
 PROGRAM_ROWS = 768  # every final-exponentiation program is padded to this many rows (one executable)
 MIN_SHARE = 8  # smallest per-device lane count of a pairing program (few compiled sizes)
 MILLER_CHUNK = 1 << 12  # groups per Miller program call (bounded memory)
@@ -64,8 +70,14 @@ class GTElement:
         return module.FQ12(pairing_params(self.curve).tower.py_ecc_coeffs(self.coeffs))
 
     def to_snarkjs(self) -> list:
-        """snarkjs's nested decimal strings (the form of `vk_alphabeta_12`): [[[c0, c1] x 3] x 2]."""
-        return [[[str(c) for c in x] for x in row] for row in self.coeffs]
+        """This pairing value as snarkjs writes it in `vk_alphabeta_12`: nested decimal strings
+        [[[c0, c1] x 3] x 2] in the same tower. snarkjs's (ffjavascript's) pairing is not py_ecc's
+        value but a fixed power of it, SNARKJS_EXPONENT (its final exponentiation stops at the
+        Fuentes-Castaneda multiple on BN254, and conjugates on BLS12-381); checked against
+        snarkjs-written keys by the tests. Host arithmetic (py_ecc), a fraction of a second."""
+        params = pairing_params(self.curve)
+        value = self.to_py_ecc() ** (SNARKJS_EXPONENT[self.curve] % params.r)
+        return [[[str(c) for c in x] for x in row] for row in params.tower.from_py_ecc_coeffs(value.coeffs)]
 
     def is_one(self) -> bool:
         return self.coeffs == ((((1, 0),) + ((0, 0),) * 2), ((0, 0),) * 3)
@@ -83,16 +95,27 @@ class GTElement:
 # -- device programs ------------------------------------------------------------------------------
 
 
+def uses_native(curve: str, mesh: Mesh) -> bool:
+    """Whether the pairing runs on the C++ kernels (`native/pairing.cc`) on this mesh: its devices
+    are CPUs and the native library is built (SUPERVM_NATIVE=0 or `native.ENABLED = False` turn it
+    off). GPUs, and CPUs without a compiler, run the JAX kernels, which the tests compare with."""
+    return native.pairing_available(curve, mesh.devices.flat[0].platform)
+
+
 @functools.lru_cache(maxsize=None)
-def _miller_kernel(curve: str):
+def _miller_kernel(curve: str, use_native: bool):
     params = pairing_params(curve)
-    return lambda xP, yP, xQ, yQ, mask: miller.miller_loop(params, xP, yP, xQ, yQ, mask)
+    run = native.pairing_miller if use_native else miller.miller_loop
+    return lambda xP, yP, xQ, yQ, mask: run(params, xP, yP, xQ, yQ, mask)
 
 
 @functools.lru_cache(maxsize=None)
-def _fold_kernel(curve: str):
-    """(L, 2, 2, 3, M, P) -> (L, 2, 2, 3, P): the product over M, one Fq12 multiply call site."""
-    tw = pairing_params(curve).tower
+def _fold_kernel(curve: str, use_native: bool):
+    """(L, 2, 2, 3, M, P) -> (L, 2, 2, 3, P): the product over M (JAX: one Fq12 multiply call site)."""
+    params = pairing_params(curve)
+    if use_native:
+        return lambda f: native.pairing_fold(params, f)
+    tw = params.tower
 
     def fold(f):
         return lax.fori_loop(1, f.shape[4], lambda m, acc: tw.mul12(acc, f[:, :, :, :, m]), f[:, :, :, :, 0])
@@ -101,9 +124,10 @@ def _fold_kernel(curve: str):
 
 
 @functools.lru_cache(maxsize=None)
-def _final_kernel(curve: str):
+def _final_kernel(curve: str, use_native: bool):
     params = pairing_params(curve)
-    return lambda rows, n_rows, f: final_exp.run_program(params, rows, n_rows, f)
+    run = native.pairing_final if use_native else final_exp.run_program
+    return lambda rows, n_rows, f: run(params, rows, n_rows, f)
 
 
 @functools.lru_cache(maxsize=None)
@@ -212,8 +236,10 @@ def _gt_values(products: Sequence[Sequence], curve, which: str, mesh: Mesh | Non
     xP[:, lane, g_idx], yP[:, lane, g_idx] = P[0][:, np.arange(len(slots))], P[1][:, np.arange(len(slots))]
     xQ[:, :, lane, g_idx], yQ[:, :, lane, g_idx] = Q[0], Q[1]
     mask[lane, g_idx] = True
-    _announce(("miller", name, mesh), f"the {name} Miller loop")
-    f = run_sharded(_miller_kernel(name), (), (xP, yP, xQ, yQ, mask), mesh=mesh, out_ndim=5,
+    nat = uses_native(name, mesh)
+    if not nat:
+        _announce(("miller", name, mesh), f"the {name} Miller loop")
+    f = run_sharded(_miller_kernel(name, nat), (), (xP, yP, xQ, yQ, mask), mesh=mesh, out_ndim=5,
                     chunk=MILLER_CHUNK, min_share=MIN_SHARE)
     # Per product: its groups' accumulators, padded with 1 to M = the most groups of a product.
     M = max(len(g) for g in group_of_product)
@@ -223,13 +249,15 @@ def _gt_values(products: Sequence[Sequence], curve, which: str, mesh: Mesh | Non
         index[: len(groups), i] = groups
     gathered = table[..., index]  # (L, 2, 2, 3, M, n_prod)
     if M > 1:
-        _announce(("fold", name, mesh, M), f"the {name} product of {M} Miller accumulators")
-        acc = run_sharded(_fold_kernel(name), (), (gathered,), mesh=mesh, out_ndim=5, min_share=MIN_SHARE)
+        if not nat:
+            _announce(("fold", name, mesh, M), f"the {name} product of {M} Miller accumulators")
+        acc = run_sharded(_fold_kernel(name, nat), (), (gathered,), mesh=mesh, out_ndim=5, min_share=MIN_SHARE)
     else:
         acc = gathered[:, :, :, :, 0]
     rows, n_rows = _program(name, which)
-    _announce(("final", name, mesh), f"the {name} final exponentiation")
-    return run_sharded(_final_kernel(name), (jnp.asarray(rows), jnp.asarray(n_rows)), (acc,), mesh=mesh, out_ndim=5,
+    if not nat:
+        _announce(("final", name, mesh), f"the {name} final exponentiation")
+    return run_sharded(_final_kernel(name, nat), (jnp.asarray(rows), jnp.asarray(n_rows)), (acc,), mesh=mesh, out_ndim=5,
                        min_share=MIN_SHARE)
 
 

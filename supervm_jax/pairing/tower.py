@@ -185,6 +185,15 @@ class Tower:
         flat = self.F2.ints_from_limbs(limbs.reshape(self.L, 2, 6 * n))  # coefficient (j, i, element) order
         return [[[flat[(3 * j + i) * n + e] for i in range(3)] for j in range(2)] for e in range(n)]
 
+    def from_py_ecc_coeffs(self, coeffs) -> list[list[tuple[int, int]]]:
+        """py_ecc's 12 coefficients over w^0..w^11 -> tower coefficients (the inverse of `py_ecc_coeffs`)."""
+        coeffs = [int(c) % self.p for c in coeffs]
+        out = [[None] * 3 for _ in range(2)]
+        for e in range(6):
+            c1 = coeffs[e + 6]
+            out[e % 2][e // 2] = ((coeffs[e] + self.xi0 * c1) % self.p, c1)
+        return out
+
     def py_ecc_coeffs(self, element) -> list[int]:
         """Tower coefficients [[(c0, c1)] * 3] * 2 -> py_ecc's 12 coefficients over w^0..w^11 (u = w^6 - xi0)."""
         out = [0] * 12

@@ -1,9 +1,10 @@
 """Device pairings against py_ecc (values), snarkjs (vk_alphabeta_12) and the group law.
 
-Inputs are fresh random multiples of the generators every run (seed printed on failure). The first
-call per curve and mesh compiles the Miller loop and the final exponentiation (about a minute on
-BN254, two on BLS12-381 here), so this file keeps to few program sizes: one product layout per
-curve on the default mesh, BN254 also on one device.
+Every value test runs twice (`path`): on the C++ kernels the CPU backend uses (`native/pairing.cc`)
+and on the JAX kernels (the GPU path). Inputs are fresh random multiples of the generators every run
+(scalars in the failure message). The JAX path's first call per curve and mesh compiles the Miller
+loop and the final exponentiation (about a minute on BN254, two on BLS12-381 here), so this file
+keeps to one program size per curve on the default mesh, BN254 also on one device.
 """
 
 import importlib
@@ -14,6 +15,7 @@ import secrets
 import numpy as np
 import pytest
 
+from supervm_jax import native
 from supervm_jax.pairing import GTElement, pairing, pairing_check
 from supervm_jax.pairing.final_exp import program_exponent, programs
 from supervm_jax.pairing.params import pairing_params
@@ -43,12 +45,21 @@ class Points:
         return self.m.pairing(self.m.multiply(self.m.G2, b), self.m.multiply(self.m.G1, a))
 
 
+@pytest.fixture(params=[True, False], ids=["native", "jax"])
+def path(request, monkeypatch):
+    """Run on the C++ pairing kernels, then on the JAX kernels (`native.ENABLED` is read per call)."""
+    if request.param and not native.pairing_available("bn254"):
+        pytest.skip("native pairing kernels unavailable here (no compiler or not a CPU backend)")
+    monkeypatch.setattr(native, "ENABLED", request.param)
+    return "native" if request.param else "jax"
+
+
 def _scalar(r: int) -> int:
     return 1 + secrets.randbelow(r - 1)
 
 
 @pytest.mark.parametrize("curve", sorted(CURVES))
-def test_pairing_equals_py_ecc_on_fresh_points(curve):
+def test_pairing_equals_py_ecc_on_fresh_points(curve, path):
     pts = Points(curve)
     a, b = _scalar(pts.r), _scalar(pts.r)
     got = pairing(pts.g1(a), pts.g2(b), curve=curve)
@@ -57,7 +68,7 @@ def test_pairing_equals_py_ecc_on_fresh_points(curve):
 
 
 @pytest.mark.parametrize("curve", sorted(CURVES))
-def test_pairing_check_bilinearity_and_failures(curve):
+def test_pairing_check_bilinearity_and_failures(curve, path):
     """Products of 2, 6 (two Miller groups) and 0 pairs; e(aP, bQ) e(-ab P, Q) = 1 and near misses."""
     pts = Points(curve)
     a, b, c = _scalar(pts.r), _scalar(pts.r), _scalar(pts.r)
@@ -81,7 +92,7 @@ def test_pairing_identity_and_aliases():
         pairing_check([[]], curve="secp256k1")
 
 
-def test_one_device_equals_all_devices():
+def test_one_device_equals_all_devices(path):
     pts = Points("bn254")
     a, b = _scalar(pts.r), _scalar(pts.r)
     batch = [[(pts.g1(a), pts.g2(b)), (pts.g1(-a * b), pts.g2(1))], [(pts.g1(a), pts.g2(b))]]
@@ -149,7 +160,7 @@ def test_final_exponentiation_programs_compute_the_documented_multiples(curve):
 
 
 @pytest.mark.parametrize("fixture", ["multiplier", "bls_mul_chain"])
-def test_alpha_beta_matches_snarkjs_vk_alphabeta_12(fixture):
+def test_alpha_beta_matches_snarkjs_vk_alphabeta_12(fixture):  # the CPU default path
     """snarkjs writes e(alpha_1, beta_2) into every verification key; ours must be identical."""
     vk = json.loads((FIXTURES / fixture / "verification_key.json").read_text())
     curve = "bn254" if vk["curve"] == "bn128" else "bls12_381"
