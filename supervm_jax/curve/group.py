@@ -167,7 +167,8 @@ class Group:
         return np.asarray(self._run("in_subgroup", P))
 
     def scalar_mul(self, P: jax.Array, scalars: int | Sequence[int]) -> jax.Array:
-        """k_i P_i (or k P_i for one int k). Scalars must be ints in [0, r) (ValueError naming the index)."""
+        """k_i P_i (or k P_i for one int k). Scalars must be ints in [0, r) (ValueError naming the index).
+        The ladder runs over the longest scalar's bits (rounded up to 64), not always r's."""
         n = self._check(P)
         ks = [scalars] if isinstance(scalars, (int, np.integer)) else list(scalars)
         if len(ks) not in (1, n):
@@ -175,7 +176,10 @@ class Group:
         for i, k in enumerate(ks):
             if not isinstance(k, (int, np.integer)) or not 0 <= k < self.order:
                 raise ValueError(f"{self.name}.scalar_mul: scalar {i} = {k!r} is not an int in [0, r)")
-        bits = np.stack([int_bits(int(k), self.scalar_bits) for k in ks], axis=1)
+        # Ladder length: the longest scalar, rounded up to 64 bits (few compiled lengths): 128-bit
+        # scalars (batch-verification weights) cost half a full-width ladder.
+        nbits = min(self.scalar_bits, 64 * max(1, -(-max(int(k).bit_length() for k in ks) // 64)))
+        bits = np.stack([int_bits(int(k), nbits) for k in ks], axis=1)
         return self._run("scalar_mul_bits", P, extra=(jnp.asarray(bits),))
 
     def generator_points(self, n: int = 1) -> jax.Array:

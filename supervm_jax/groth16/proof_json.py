@@ -6,9 +6,16 @@ infinity as z = 0); `proof.json` is {"pi_a", "pi_b", "pi_c", "protocol": "groth1
 `public.json` is the list of public signals; the verification key has "protocol", "curve", "nPublic",
 "vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2" and "IC" (nPublic + 1 G1 points).
 
+The verification key also holds "vk_alphabeta_12" = e(alpha_1, beta_2), which snarkjs writes but does
+not read: an Fq12 element as [[[c00, c01], [c10, c11], [c20, c21]], [[...], [...], [...]]] (decimal
+strings), ffjavascript's tower Fq12 = Fq6[w] / (w^2 - v), Fq6 = Fq2[v] / (v^3 - xi), Fq2 = Fq[u] /
+(u^2 + 1): outer index the power of w, middle the power of v, inner (c0, c1) of the Fq2 coefficient
+(`supervm_jax.pairing.GTElement.to_snarkjs`).
+
 Files are written the way snarkjs writes them (`JSON.stringify(x, null, 1)`), atomically. Parsing
-raises `ProofFormatError` naming the field for structural problems; it does not check that points
-lie on the curve (the verifier does, and answers False).
+raises `ProofFormatError` naming the field for structural problems, and its subclass
+`CoordinateRangeError` for a coordinate >= q; it does not check that points lie on the curve (the
+verifier does, and answers False).
 """
 
 from __future__ import annotations
@@ -23,6 +30,11 @@ from supervm_jax.groth16.curves import PairingCurve, curve_from_name
 
 class ProofFormatError(ValueError):
     """A proof, public-signal list or verification key does not have the snarkjs JSON structure."""
+
+
+class CoordinateRangeError(ProofFormatError):
+    """A point coordinate is not a canonical base-field element (>= q). The verifier treats such a
+    proof as invalid (False), not as malformed."""
 
 
 def g1_json(point) -> list[str]:
@@ -93,7 +105,7 @@ def parse_g1(value: Any, curve: PairingCurve, where: str):
     z = _int(value[2], f"{where}[2]") if len(value) == 3 else 1
     q = curve.q
     if max(x, y, z) >= q:
-        raise ProofFormatError(f"{where}: coordinate >= q")
+        raise CoordinateRangeError(f"{where}: coordinate >= q")
     if z == 0:
         return None
     zi = pow(z, -1, q)
@@ -107,7 +119,7 @@ def parse_g2(value: Any, curve: PairingCurve, where: str):
     c = [[_int(v, f"{where}[{i}][{j}]") for j, v in enumerate(pair)] for i, pair in enumerate(value)]
     q = curve.q
     if max(max(pair) for pair in c) >= q:
-        raise ProofFormatError(f"{where}: coordinate >= q")
+        raise CoordinateRangeError(f"{where}: coordinate >= q")
     z = tuple(c[2]) if len(c) == 3 else (1, 0)
     if z == (0, 0):
         return None

@@ -21,8 +21,12 @@ What happens per proof (snarkjs 0.7.6 `groth16_prove.js`, same arithmetic, same 
     with r, s drawn from the OS CSPRNG (`secrets`). Passing `blinding=(r, s)` fixes them: that is a
     deterministic mode for tests only (a proof with known r, s reveals the witness).
 
-Validation: the key is checked when the prover is created (structure by `read_zkey`; every base on
-its curve here, errors naming file, section and byte offset; G2 subgroup membership is not checked).
+Validation: the key is checked when the prover is created: structure by `read_zkey`, then every point
+on device (`validate_key_points`): the header points, IC and the A, B1, B2, C, H bases on their
+curve, the G2 points (and on BLS12-381 the G1 points too) in the order-r subgroup; errors name the
+file, the section, the point and its byte offset. The subgroup checks are a scalar multiplication
+by r per point, seconds for small keys and minutes for large ones on a CPU (docs/GROTH16.md);
+`trusted_key=True` skips them for a key from a source you trust (the cheap on-curve checks stay).
 A witness must have the key's prime and length, canonical values and wire 0 = 1. With `r1cs` given
 the witness must also satisfy every constraint (`UnsatisfiedWitnessError` names the first that
 fails): snarkjs does not check this and emits a proof that does not verify.
@@ -48,7 +52,7 @@ from supervm_jax.groth16.proof_json import proof_json
 from supervm_jax.groth16.pyecc import host_groups
 from supervm_jax.groth16.r1cs import R1CS, read_r1cs
 from supervm_jax.groth16.wtns import Witness, load_witness
-from supervm_jax.groth16.zkey import ZKey, load_zkey
+from supervm_jax.groth16.zkey import HEADER_POINTS, ZKey, load_zkey
 from supervm_jax.msm import FixedBaseMSM
 from supervm_jax.msm.api import fixed_base_window, n_windows, window_bits
 from supervm_jax.pmap.compat import x64_scope
@@ -57,9 +61,52 @@ from supervm_jax.pmap.compat import x64_scope
 # G1 tables up to this many entries per device share one padded size (see `_load_bases`).
 SHARED_PROGRAM_ROWS = 1 << 16
 
+# Points per device call of the key validation (bounded memory; large keys reuse one compiled size).
+VALIDATION_CHUNK = 1 << 16
+
 
 class UnsatisfiedWitnessError(ValueError):
     """The witness does not satisfy the circuit's constraints."""
+
+
+def validate_key_points(key: ZKey, bases: dict[str, jax.Array], *, trusted_key: bool = False) -> None:
+    """Checks every point of a proving key on device, one flat batch per group (in device calls of
+    VALIDATION_CHUNK points): on G1 the header's alpha_1, beta_1, delta_1, IC and the A, B1, C, H
+    bases; on G2 the header's beta_2, gamma_2, delta_2 and the B2 bases. Each point must be on its
+    curve and in the order-r subgroup (`Group.in_subgroup`; on BN254 G1, whose cofactor is 1, that
+    is the curve equation alone); with trusted_key=True only on its curve.
+
+    bases: the five sections in the curve code's projective layout, {"a", "b1", "b2", "c", "h"} ->
+    (3, *elem_shape, n) uint32 (`projective_limbs`). Raises SnarkjsFileError naming the file, the
+    section, the point ("gamma_2", "IC point 1", "B2 point 3") and its byte offset."""
+    curve = key.curve
+    for group in (curve.g1, curve.g2):
+        is_g2 = group is curve.g2
+        # (section, label, header index or None, points (3, *elem_shape, n))
+        segments = [(2, name, i, group.affine_limbs([getattr(key, name)]))
+                    for i, (name, g2) in enumerate(HEADER_POINTS) if g2 == is_g2]
+        if is_g2:
+            segments.append((7, "B2 point", None, bases["b2"]))
+        else:
+            segments.append((3, "IC point", None, group.affine_limbs(key.ic)))
+            segments += [(sid, f"{name} point", None, bases[field])
+                         for sid, name, field in ((5, "A", "a"), (6, "B1", "b1"), (8, "C", "c"), (9, "H", "h"))]
+        points = jnp.concatenate([jnp.asarray(seg[3]) for seg in segments], axis=-1)
+        check = group.is_on_curve if trusted_key else group.in_subgroup
+        ok = np.concatenate([check(points[..., s : s + VALIDATION_CHUNK])
+                             for s in range(0, points.shape[-1], VALIDATION_CHUNK)])
+        if ok.all():
+            continue
+        bad = int(np.argmin(ok))
+        on_curve = bool(group.is_on_curve(points[..., bad : bad + 1])[0])
+        for sid, label, header_index, pts in segments:
+            if bad < pts.shape[-1]:
+                break
+            bad -= pts.shape[-1]
+        what, index = (label, header_index) if header_index is not None else (f"{label} {bad}", bad)
+        problem = "is not in the order-r subgroup of" if on_curve else "is not on"
+        raise SnarkjsFileError(f"{key.name}: section {sid}, byte {key.point_offset(sid, index)}: {what} {problem} "
+                               f"{group.name}")
 
 
 def projective_limbs(group: ShortWeierstrass, raw: np.ndarray) -> np.ndarray:
@@ -83,10 +130,13 @@ class Groth16Prover:
     zkey: a `ZKey`, or a `.zkey` path or bytes. r1cs: optional `R1CS` or `.r1cs` path; when given,
     every witness is checked against the constraints before proving. mesh: devices for the MSMs
     (default all). precompute: build the fixed-base window tables (see the module docstring).
-    Creating the prover validates the bases and places them on device; proofs then reuse them.
+    trusted_key: skip the subgroup checks of the key's points (only for a key you trust; the
+    on-curve checks stay). Creating the prover validates the key's points and places the bases on
+    device; proofs then reuse them.
     """
 
-    def __init__(self, zkey: Any, *, r1cs: Any = None, mesh: Mesh | None = None, precompute: bool = False):
+    def __init__(self, zkey: Any, *, r1cs: Any = None, mesh: Mesh | None = None, precompute: bool = False,
+                 trusted_key: bool = False):
         self.precompute = precompute
         self.zkey: ZKey = load_zkey(zkey)
         key = self.zkey
@@ -100,30 +150,24 @@ class Groth16Prover:
         self._col = jnp.asarray(key.coef_col.astype(np.int32))
         self._row = jnp.asarray((key.coef_row + key.coef_matrix * key.domain_size).astype(np.int32))
         self._matvec = qap.matvec_kernel(spec, 2 * key.domain_size)
-        self._msm = self._load_bases(mesh)
+        self._msm = self._load_bases(mesh, trusted_key)
         if self.r1cs is not None:
             self._r1cs_device = [(qap.coefficient_encoding(spec, m.value), jnp.asarray(m.col.astype(np.int32)),
                                   jnp.asarray(m.row.astype(np.int32))) for m in (self.r1cs.a, self.r1cs.b, self.r1cs.c)]
 
-    def _load_bases(self, mesh: Mesh | None) -> dict[str, FixedBaseMSM]:
-        """Validates the five base sets on device and builds their fixed-base MSM tables.
+    def _load_bases(self, mesh: Mesh | None, trusted_key: bool) -> dict[str, FixedBaseMSM]:
+        """Validates the key's points on device (`validate_key_points`) and builds the fixed-base MSM
+        tables of the five base sets.
 
         The four G1 sets use one window size; when their tables are small (compile time dominates:
         at most SHARED_PROGRAM_ROWS entries per device) they are also padded to one size so a
         single compiled MSM program serves all four."""
         key = self.zkey
-        sets = ((5, "a", self.curve.g1), (6, "b1", self.curve.g1), (7, "b2", self.curve.g2),
-                (8, "c", self.curve.g1), (9, "h", self.curve.g1))
+        sets = (("a", self.curve.g1), ("b1", self.curve.g1), ("b2", self.curve.g2), ("c", self.curve.g1),
+                ("h", self.curve.g1))
         devices = mesh.size if mesh is not None else jax.device_count()
-        points = {}
-        for sid, name, group in sets:
-            points[name] = jnp.asarray(projective_limbs(group, getattr(key, name)))
-            if points[name].shape[-1]:
-                ok = group.is_on_curve(points[name])
-                if not ok.all():
-                    i = int(np.argmin(ok))
-                    raise SnarkjsFileError(f"{key.name}: section {sid}, byte {key.point_offset(sid, i)}: "
-                                           f"{name.upper()} point {i} is not on {group.name}")
+        points = {name: jnp.asarray(projective_limbs(group, getattr(key, name))) for name, group in sets}
+        validate_key_points(key, points, trusted_key=trusted_key)
         g1 = self.curve.g1
         largest = max(-(-points[k].shape[-1] // devices) for k in ("a", "b1", "c", "h"))
         window = (fixed_base_window if self.precompute else window_bits)(largest, g1.scalar_bits)
@@ -131,7 +175,7 @@ class Groth16Prover:
         min_rows = rows if rows <= SHARED_PROGRAM_ROWS else 0
         return {name: FixedBaseMSM(group, points[name], mesh=mesh, precompute=self.precompute,
                                    **({} if group is not g1 else {"window": window, "min_rows": min_rows}))
-                for _, name, group in sets}
+                for name, group in sets}
 
     def _check_r1cs_matches(self) -> None:
         key, cs = self.zkey, self.r1cs

@@ -17,8 +17,8 @@ Sections (all little-endian; snarkjs 0.7.6 `zkey_utils.js` / `zkey_new.js`):
 Points are affine, coordinates in Montgomery form (the library's own limb layout), G2 coordinates as
 (c0, c1), and the point at infinity as (0, 0). Point arrays are kept raw: G1 (n, 2, Lq) and G2
 (n, 2, 2, Lq) uint32 ([x, y], then [c0, c1], then limbs). The reader checks structure, sizes, index
-ranges and that every coordinate is < q; curve membership is checked on device by the prover
-(`Groth16Prover`), with errors that name this file, the section and the offset.
+ranges and that every coordinate is < q; curve and subgroup membership are checked on device by the
+prover (`Groth16Prover`), with errors that name this file, the section, the point and the offset.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ GROTH16_PROTOCOL_ID = 1
 _PROTOCOLS = {1: "groth16", 2: "plonk", 10: "fflonk"}
 SECTION_NAMES = {1: "header", 2: "groth16 header", 3: "IC", 4: "coefficients", 5: "A points", 6: "B1 points",
                  7: "B2 points", 8: "C points", 9: "H points", 10: "contributions"}
+# The points of section 2, in file order: (name, is a G2 point).
+HEADER_POINTS = (("alpha_1", False), ("beta_1", False), ("beta_2", True), ("gamma_2", True), ("delta_1", False),
+                 ("delta_2", True))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -75,14 +78,21 @@ class ZKey:
         return self.domain_size.bit_length() - 1
 
     def point_offset(self, section: int, index: int) -> int:
-        """File offset of point `index` of a point section (for error messages)."""
-        size = 4 * self.curve.n8q if section == 7 else 2 * self.curve.n8q
+        """File offset (bytes) of point `index` of a point section 3, 5-9, or of section 2's header
+        point `HEADER_POINTS[index]` (for error messages)."""
+        n8q = self.curve.n8q
+        if section == 2:
+            start = 4 + n8q + 4 + self.curve.n8r + 12  # n8q, q, n8r, r, nVars, nPublic, domainSize
+            return self.section_offsets.get(2, 0) + start + sum((4 if g2 else 2) * n8q for _, g2 in HEADER_POINTS[:index])
+        size = 4 * n8q if section == 7 else 2 * n8q
         return self.section_offsets.get(section, 0) + index * size
 
     def verification_key(self) -> dict:
-        """The snarkjs verification key object (what `zkey export verificationkey` writes, without
-        `vk_alphabeta_12`, which snarkjs's verifier does not read)."""
+        """The snarkjs verification key object, as `zkey export verificationkey` writes it (same keys,
+        same order, same values), `vk_alphabeta_12` = e(alpha_1, beta_2) included: one
+        `supervm_jax.pairing.pairing` call on device (its first use in a process compiles)."""
         from supervm_jax.groth16.proof_json import g1_json, g2_json
+        from supervm_jax.pairing import pairing  # imported here: supervm_jax.pairing imports groth16.curves
 
         return {
             "protocol": "groth16",
@@ -92,6 +102,7 @@ class ZKey:
             "vk_beta_2": g2_json(self.beta_2),
             "vk_gamma_2": g2_json(self.gamma_2),
             "vk_delta_2": g2_json(self.delta_2),
+            "vk_alphabeta_12": pairing(self.alpha_1, self.beta_2, curve=self.curve).to_snarkjs(),
             "IC": [g1_json(p) for p in self.ic],
         }
 
@@ -184,7 +195,7 @@ def read_zkey(source: str | os.PathLike | bytes, name: str | None = None) -> ZKe
     except ValueError as err:
         raise f.error(2, rd.offset - 4, str(err)) from None
     head = {}
-    for key, g2 in (("alpha_1", False), ("beta_1", False), ("beta_2", True), ("gamma_2", True), ("delta_1", False), ("delta_2", True)):
+    for key, g2 in HEADER_POINTS:
         raw = _points(f, rd, curve, 1, g2, key)
         head[key] = (g2_from_raw if g2 else g1_from_raw)(curve, raw)[0]
     rd.expect_end()
@@ -257,5 +268,5 @@ def load_zkey(source) -> ZKey:
     return source if isinstance(source, ZKey) else read_zkey(source)
 
 
-__all__ = ["SnarkjsFileError", "ZKey", "encode_zkey", "g1_from_raw", "g1_to_raw", "g2_from_raw", "g2_to_raw",
-           "load_zkey", "read_zkey", "write_zkey"]
+__all__ = ["HEADER_POINTS", "SnarkjsFileError", "ZKey", "encode_zkey", "g1_from_raw", "g1_to_raw", "g2_from_raw",
+           "g2_to_raw", "load_zkey", "read_zkey", "write_zkey"]

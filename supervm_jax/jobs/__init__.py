@@ -1,4 +1,4 @@
-"""Batch jobs, each run as ``python -m supervm_jax.jobs.<name>`` (node, execute, field_ntt, prove).
+"""Batch jobs, each run as ``python -m supervm_jax.jobs.<name>`` (node, execute, field_ntt, prove, verify).
 
 Every job takes ``--config=FILE`` and ``--set=section.key=value`` (`supervm_jax.config`), loads them
 with `config_from_flags` and starts through `run_main`, so a configuration error (unknown key, bad

@@ -7,7 +7,10 @@
 The single form writes `proof.json` / `public.json` exactly as `snarkjs groth16 prove` does. The
 batch form proves every `*.wtns` in --wtns_dir together (`Groth16Prover.prove_batch`) and writes
 `<name>.proof.json` and `<name>.public.json` into --out_dir. With --r1cs every witness is checked
-against the constraints first; with --vk every proof is verified (py_ecc, slow) before it is written.
+against the constraints first; with --vk every proof is verified (`verify_batch`, one call for the
+whole batch) before it is written. The key's points are validated on device when it is loaded (on the
+curve, in the order-r subgroup); --trusted_key skips the subgroup checks, which take minutes for
+keys of 2^17 constraints on a CPU (docs/GROTH16.md).
 
 The MSMs run on the devices of the configuration's ``[devices]`` section (`supervm_jax.config`:
 --config, --set=devices.count=N, SUPERVM_DEVICES_*; default every visible device).
@@ -33,7 +36,7 @@ import jax
 from absl import flags
 
 from supervm_jax import config
-from supervm_jax.groth16 import Groth16Prover, ProofFormatError, SnarkjsFileError, read_wtns, verify, write_json
+from supervm_jax.groth16 import Groth16Prover, ProofFormatError, SnarkjsFileError, read_wtns, verify_batch, write_json
 from supervm_jax.jobs import config_from_flags, run_main
 from supervm_jax.pmap import mesh_from_config
 
@@ -44,7 +47,9 @@ flags.DEFINE_string("public", "public.json", "Output public signals JSON (single
 flags.DEFINE_string("wtns_dir", None, "Directory of .wtns files to prove as one batch (instead of --wtns).")
 flags.DEFINE_string("out_dir", None, "Output directory of the batch form (default: --wtns_dir).")
 flags.DEFINE_string("r1cs", None, "Optional .r1cs: reject witnesses that do not satisfy the constraints.")
-flags.DEFINE_string("vk", None, "Optional verification_key.json: verify each proof before writing it.")
+flags.DEFINE_string("vk", None, "Optional verification_key.json: verify every proof before writing any.")
+flags.DEFINE_bool("trusted_key", False, "Skip the subgroup checks of the key's points (a key from a source you trust; "
+                  "the on-curve checks stay). They take minutes for 2^17-constraint keys on a CPU.")
 flags.DEFINE_bool("precompute", False, "Build fixed-base MSM window tables: ~15% faster MSMs for a start-up "
                   "of about a minute per 2^17 bases on a 2-core CPU; worth it only for large batches.")
 flags.DEFINE_string("compilation_cache", os.path.join(os.path.expanduser("~"), ".cache", "supervm_jax", "xla"),
@@ -89,7 +94,8 @@ def main(argv: list[str]) -> int:
         mesh = mesh_from_config(cfg)  # ValueError for an impossible device count
         t0 = time.perf_counter()
         _log(f"loading {FLAGS.zkey} onto {mesh.size} {mesh.devices.flat[0].platform} device(s)")
-        prover = Groth16Prover(FLAGS.zkey, r1cs=FLAGS.r1cs, mesh=mesh, precompute=FLAGS.precompute)
+        prover = Groth16Prover(FLAGS.zkey, r1cs=FLAGS.r1cs, mesh=mesh, precompute=FLAGS.precompute,
+                               trusted_key=FLAGS.trusted_key)
         key = prover.zkey
         _log(f"key: {key.curve.name}, {key.n_vars} signals, {key.n_public} public, domain 2^{key.power} "
              f"({time.perf_counter() - t0:.1f} s)")
@@ -100,9 +106,8 @@ def main(argv: list[str]) -> int:
         _log(f"proved in {prove_s:.2f} s")
         failed = []
         if FLAGS.vk:
-            for (w, _, _), (proof, public) in zip(jobs, results):
-                if not verify(FLAGS.vk, proof, public):
-                    failed.append(str(w))
+            ok = verify_batch(FLAGS.vk, [proof for proof, _ in results], [public for _, public in results])
+            failed = [str(w) for (w, _, _), good in zip(jobs, ok) if not good]
             _log(f"verified: {len(results) - len(failed)} ok, {len(failed)} failed")
     except (SnarkjsFileError, ProofFormatError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)

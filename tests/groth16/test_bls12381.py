@@ -2,7 +2,6 @@
 `powersoftau new bls12381`; see tests/groth16/fixtures/README.md) read, proved byte-identically with
 snarkjs' own (r, s), and a fresh proof accepted by our verifier and by `snarkjs groth16 verify`."""
 
-import json
 
 import pytest
 
@@ -34,11 +33,9 @@ def test_files_are_bls12381_and_zkey_header_matches_snarkjs_exports():
     assert vk["curve"] is BLS12381
     assert key.alpha_1 == vk["alpha_1"] and key.beta_2 == vk["beta_2"]
     assert key.gamma_2 == vk["gamma_2"] and key.delta_2 == vk["delta_2"] and key.ic == vk["ic"]
-    ours = json.loads(dumps(key.verification_key()))
-    theirs = fixture_json(CIRCUIT, "verification_key.json")
-    assert theirs["curve"] == "bls12381"
-    for field in ("protocol", "curve", "nPublic", "vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2", "IC"):
-        assert ours[field] == theirs[field], field
+    assert fixture_json(CIRCUIT, "verification_key.json")["curve"] == "bls12381"
+    # byte for byte what snarkjs wrote, vk_alphabeta_12 = e(alpha_1, beta_2) included
+    assert dumps(key.verification_key()) == VK.read_text()
 
 
 def test_same_blinding_gives_snarkjs_bytes(prover):

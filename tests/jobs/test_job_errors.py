@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-JOBS = ["execute", "field_ntt", "prove"]
+JOBS = ["execute", "field_ntt", "prove", "verify"]
 
 
 def run_job(job: str, *args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
