@@ -28,7 +28,7 @@ demo: $(STAMP)
 	$(PY) -m supervm_jax.jobs.node
 
 test: $(STAMP) node
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile --max-worker-restart=0
 
 clean:
 	rm -rf $(VENV) build *.egg-info $(NODE_PKG)/node_modules
