@@ -63,18 +63,12 @@ BLS12_381_G2 = ShortWeierstrass(
     py_ecc=("py_ecc.optimized_bls12_381", "optimized"),
 )
 
-# Subgroup tests by endomorphisms (curve/subgroup.py, 64- and 128-bit scalars instead of r) exist but
-# are NOT attached by default: full 2-worker test runs crashed inside XLA compilation after they were
-# attached (cause not found; see docs/PERFORMANCE.md "Pairings"). `ENDOMORPHISM_TESTS` builds them;
-# attach with `curve.subgroup_test = ENDOMORPHISM_TESTS[curve.name]`.
+# Subgroup tests by endomorphisms (curve/subgroup.py): 64- and 128-bit scalars instead of r.
 _BN_U, _BLS_U = 4965661367192848881, -0xD201000000010000
-ENDOMORPHISM_TESTS = {
-    "BN254_G2": psi_test(BN254_G2.coords, "bn_g2", _BN_U, twist="D"),
-    "BLS12_381_G2": psi_test(BLS12_381_G2.coords, "bls12_g2", _BLS_U, twist="M"),
-    # the square of EIP-2537's cube root of unity (phi = [-u^2] on G1)
-    "BLS12_381_G1": phi_test(BLS12_381_G1.coords, _BLS_U,
-                             0x5F19672FDF76CE51BA69C6076A0F77EADDB3A93BE6F89688DE17D813620A00022E01FFFFFFFEFFFE),
-}
+BN254_G2.subgroup_test = psi_test(BN254_G2.coords, "bn_g2", _BN_U, twist="D")
+BLS12_381_G2.subgroup_test = psi_test(BLS12_381_G2.coords, "bls12_g2", _BLS_U, twist="M")
+BLS12_381_G1.subgroup_test = phi_test(  # the square of EIP-2537's cube root of unity (phi = [-u^2] on G1)
+    BLS12_381_G1.coords, _BLS_U, 0x5F19672FDF76CE51BA69C6076A0F77EADDB3A93BE6F89688DE17D813620A00022E01FFFFFFFEFFFE)
 
 SECP256K1 = ShortWeierstrass(
     "SECP256K1", PrimeCoords(SECP256K1_FP), a=0, b=7, order=SECP256K1_FN.modulus,
