@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from supervm_jax import native
 from supervm_jax.pmap.compat import with_x64
 
 # -- generic kernels (written against curve.kernel) -------------------------------------------------
@@ -31,12 +32,17 @@ from supervm_jax.pmap.compat import with_x64
 def scalar_mul_bits(curve: "Group", P: jax.Array, bits: jax.Array) -> jax.Array:
     """k P per batch position by a Montgomery ladder; bits: (nbits, *batch) bool, most significant first
     (batch may broadcast, e.g. (nbits, 1) for one scalar). One complete addition per bit, on a stacked
-    batch of (R0 + R1, 2 T) with T = R_bit, so the ladder is one add call site and has no branches."""
+    batch of (R0 + R1, 2 T) with T = R_bit, so the ladder is one add call site and has no branches.
+
+    On the CPU backend the short-Weierstrass curves take the C++ kernel instead
+    (`native.scalar_mul_bits`: 4-bit fixed windows, the same values), unless SUPERVM_NATIVE=0."""
     batch = P.shape[1 + len(curve.coords.elem_shape):]
     bits = jnp.broadcast_to(bits, bits.shape[:1] + batch)
     n = int(np.prod(batch)) if batch else 1
     pf = P.reshape(P.shape[: P.ndim - len(batch)] + (n,))
     bf = bits.reshape(bits.shape[0], n)
+    if native.weierstrass_available(curve):
+        return native.scalar_mul_bits(curve, pf, bf).reshape(P.shape)
 
     def step(i, carry):
         r0, r1 = carry
@@ -112,9 +118,17 @@ class Group:
         return {name: functools.partial(fn, self) for name, fn in self.KERNELS.items()}
 
     @functools.cached_property
-    def _jitted(self) -> dict:
-        return {name: jax.jit(self._kernels[name]) for name in
-                ("add", "double", "neg", "eq", "is_identity", "is_on_curve", "in_subgroup", "scalar_mul_bits")}
+    def _programs(self) -> dict:
+        return {}
+
+    def _jitted(self, name: str):
+        """jit of kernel `name`, one per setting of `native.ENABLED` (read when a kernel is traced)."""
+        key = (name, native.ENABLED)
+        if key not in self._programs:
+            kernel = self._kernels[name]
+            # a fresh function per key: jax.jit shares traces between wrappers of one function object
+            self._programs[key] = jax.jit(lambda *args: kernel(*args))
+        return self._programs[key]
 
     def _check(self, *arrays: jax.Array) -> int:
         n = None
@@ -134,7 +148,7 @@ class Group:
         padded = [jnp.pad(jnp.asarray(x), [(0, 0)] * (x.ndim - 1) + [(0, size - n)]) for x in arrays]
         padded_extra = [jnp.pad(e, [(0, 0)] * (e.ndim - 1) + [(0, size - n)]) if e.shape[-1] == n and n != 1 else e
                         for e in extra]
-        out = with_x64(self._jitted[name])(*padded, *padded_extra)
+        out = with_x64(self._jitted(name))(*padded, *padded_extra)
         return out[..., :n]
 
     def add(self, P: jax.Array, Q: jax.Array) -> jax.Array:

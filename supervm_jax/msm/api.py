@@ -151,7 +151,7 @@ def _program(curve: ShortWeierstrass, mesh: Mesh, c: int, chunks: int, native_bu
 
     def run(points, digits):
         sums = jnp.moveaxis(sharded(points, digits), 0, -3)  # (3, *E, D, B, W)
-        return combine(curve, sums, c=c)
+        return combine(curve, sums, c=c, native_combine=native_buckets and native.weierstrass_available(curve))
 
     return jax.jit(run)
 

@@ -30,7 +30,7 @@ point addition is compiled once. Compile time on CPU is dominated by addition ca
 (about 1-4 s each), which is why the algorithm is shaped this way.
 
 `combine` (a second one-addition loop) sums the per-device window sums and runs Horner's rule over
-the windows: result = sum_w 2^(c w) S_w.
+the windows: result = sum_w 2^(c w) S_w (on CPU, for short-Weierstrass curves, the C++ kernel).
 
 Work per window: n + 2M additions (points, dummies, boundaries) plus 2c + log2 C wide steps, against
 n + 2M for the classical running-sum reduction; the sort replaces the scatter into buckets.
@@ -148,12 +148,16 @@ def window_sums(curve, points: jax.Array, digits: jax.Array, *, c: int, chunks: 
     return acc[..., ::C].reshape(pshape + (B, W))
 
 
-def combine(curve, sums: jax.Array, *, c: int) -> jax.Array:
+def combine(curve, sums: jax.Array, *, c: int, native_combine: bool = False) -> jax.Array:
     """sum_w 2^(c w) (sum_d sums[:, ..., d, b, w]) for each instance b: (3, *E, D, B, W) -> (3, *E, B).
 
     One loop with one addition over B * W lanes: D steps add the device partials lane-wise, then
     W (c + 1) Horner steps (c doublings, then the next window) on a running total replicated over
-    each instance's W lanes."""
+    each instance's W lanes. That loop is latency-bound on CPU for small batches (W (c + 1) steps
+    over few lanes); native_combine: the same sums by the C++ kernel (`native.msm_combine`,
+    short-Weierstrass curves on the CPU backend only)."""
+    if native_combine:
+        return native.msm_combine(curve, sums, c=c)
     add = curve.kernel("add")
     pshape = sums.shape[:-3]
     D, B, W = sums.shape[-3:]

@@ -1,11 +1,13 @@
 """Native CPU kernels reached through the XLA FFI, with the JAX kernels as reference and fallback.
 
 XLA's CPU code generation caps a Montgomery multiply near 9 M/s per core here (docs/PERFORMANCE.md);
-two hot loops are therefore also offered as C++ kernels, on 64-bit limbs with 128-bit products
+the hot loops are therefore also offered as C++ kernels, on 64-bit limbs with 128-bit products
 (`field64.h`), with the same complete formulas as the JAX kernels:
 
-* `msm_buckets.cc`: the MSM's bucket accumulation (every point addition but the final Horner
-  combination), the classic bucket method (`msm/pippenger.py`);
+* `msm_buckets.cc`: the MSM's bucket accumulation, the classic bucket method (`msm/pippenger.py`);
+* `curve_ops.cc`: short-Weierstrass point batches: the MSM's final Horner combination of the window
+  sums (`pippenger.combine`) and per-lane scalar multiplication (`curve/group.py::scalar_mul_bits`,
+  behind the subgroup tests and the batch-verification weights);
 * `double_mul.cc`: the signature verifiers' per-lane [a] G + [b] P (`sigverify/kernels.py`), for
   secp256k1 and ed25519;
 * `field_pow.cc`: per-lane a^e for a fixed e over a 256-bit field (the square roots of point
@@ -45,7 +47,8 @@ import jax.numpy as jnp
 import numpy as np
 
 _HERE = Path(__file__).parent
-_SOURCES = [_HERE / "msm_buckets.cc", _HERE / "double_mul.cc", _HERE / "field_pow.cc", _HERE / "pairing.cc"]
+_SOURCES = [_HERE / "msm_buckets.cc", _HERE / "double_mul.cc", _HERE / "field_pow.cc", _HERE / "pairing.cc",
+            _HERE / "curve_ops.cc"]
 _HEADERS = [_HERE / "field64.h"]
 _TARGET = "supervm_msm_bucket_sums"
 _DOUBLE_MUL_TARGET = "supervm_double_mul"
@@ -53,6 +56,8 @@ _FIELD_POW_TARGET = "supervm_field_pow"
 _PAIRING_MILLER_TARGET = "supervm_pairing_miller"
 _PAIRING_FOLD_TARGET = "supervm_pairing_fold"
 _PAIRING_FINAL_TARGET = "supervm_pairing_final"
+_SCALAR_MUL_TARGET = "supervm_scalar_mul"
+_MSM_COMBINE_TARGET = "supervm_msm_combine"
 _log = logging.getLogger(__name__)
 
 
@@ -97,6 +102,8 @@ def _registered() -> bool:
     jax.ffi.register_ffi_target(_PAIRING_MILLER_TARGET, jax.ffi.pycapsule(lib.SupervmPairingMiller), platform="cpu")
     jax.ffi.register_ffi_target(_PAIRING_FOLD_TARGET, jax.ffi.pycapsule(lib.SupervmPairingFold), platform="cpu")
     jax.ffi.register_ffi_target(_PAIRING_FINAL_TARGET, jax.ffi.pycapsule(lib.SupervmPairingFinal), platform="cpu")
+    jax.ffi.register_ffi_target(_SCALAR_MUL_TARGET, jax.ffi.pycapsule(lib.SupervmScalarMul), platform="cpu")
+    jax.ffi.register_ffi_target(_MSM_COMBINE_TARGET, jax.ffi.pycapsule(lib.SupervmMsmCombine), platform="cpu")
     return True
 
 
@@ -150,6 +157,35 @@ def bucket_sums(curve, points: jax.Array, digits: jax.Array, *, c: int) -> jax.A
     call = jax.ffi.ffi_call(_TARGET, out)
     return call(jnp.asarray(_consts(curve)), points, digits.astype(jnp.int32), n64=np.int64(curve.coords.n_limbs // 2),
                 degree=np.int64(curve.coords.degree), c_bits=np.int64(c), form=np.int64(_FORMS[curve.form]))
+
+
+def weierstrass_available(curve) -> bool:
+    """True when the short-Weierstrass point kernels (`scalar_mul_bits`, `msm_combine`) serve `curve`:
+    `available(curve)` and the curve is short Weierstrass (BN254 and BLS12-381 G1/G2, secp256k1)."""
+    return getattr(curve, "form", None) == "short_weierstrass" and available(curve)
+
+
+def _weierstrass_attrs(curve) -> dict:
+    return {"n64": np.int64(curve.coords.n_limbs // 2), "degree": np.int64(curve.coords.degree)}
+
+
+def scalar_mul_bits(curve, points: jax.Array, bits: jax.Array) -> jax.Array:
+    """k_i P_i per lane in C++ (`curve_ops.cc`, 4-bit fixed windows with a constant-time table scan),
+    the value of `curve.group.scalar_mul_bits`. points: (3, *E, n) projective, Montgomery form,
+    coordinates < p (checked: the call fails naming the lane); bits: (nbits, n) bool, most significant
+    first. Returns (3, *E, n). Call inside jit on the CPU backend only, after
+    `weierstrass_available(curve)`."""
+    call = jax.ffi.ffi_call(_SCALAR_MUL_TARGET, jax.ShapeDtypeStruct(points.shape, jnp.uint32))
+    return call(jnp.asarray(_consts(curve)), points, bits.astype(jnp.bool_), **_weierstrass_attrs(curve))
+
+
+def msm_combine(curve, sums: jax.Array, *, c: int) -> jax.Array:
+    """sum_w 2^(c w) sum_d sums[..., d, b, w] per instance b in C++ (`curve_ops.cc`), the value of
+    `msm.pippenger.combine`: (3, *E, D, B, W) -> (3, *E, B). Coordinates < p (checked). Call inside
+    jit on the CPU backend only, after `weierstrass_available(curve)`."""
+    out = jax.ShapeDtypeStruct(sums.shape[:-3] + sums.shape[-2:-1], jnp.uint32)
+    call = jax.ffi.ffi_call(_MSM_COMBINE_TARGET, out)
+    return call(jnp.asarray(_consts(curve)), sums, c_bits=np.int64(c), **_weierstrass_attrs(curve))
 
 
 def double_mul_available(curve, platform: str = "cpu") -> bool:

@@ -58,25 +58,8 @@ struct Weierstrass {
     point_add<N, 1>(C, b3, out, a, b);
   }
   void dbl(P& out, const P& a) const {
-    u64 t0[N], t1[N], t2[N], x3[N], y3[N], z3[N];
-    F.mul(t0, a.y, a.y);
-    F.add(z3, t0, t0); F.add(z3, z3, z3); F.add(z3, z3, z3);
-    F.mul(t1, a.y, a.z);
-    F.mul(t2, a.z, a.z);
-    F.mul(t2, b3, t2);
-    F.mul(x3, t2, z3);
-    F.add(y3, t0, t2);
-    F.mul(z3, t1, z3);
-    F.add(t1, t2, t2); F.add(t2, t1, t2);
-    F.sub(t0, t0, t2);
-    F.mul(y3, t0, y3);
-    F.add(y3, x3, y3);
-    F.mul(t1, a.x, a.y);
-    F.mul(x3, t0, t1);
-    F.add(x3, x3, x3);
-    std::memcpy(out.x, x3, sizeof(x3));
-    std::memcpy(out.y, y3, sizeof(y3));
-    std::memcpy(out.z, z3, sizeof(z3));
+    Coord<N, 1, supervm::PseudoMersenne> C{F};
+    supervm::point_double<N, 1>(C, b3, out, a);
   }
   static u64* coord(P& a, int c) { return c == 0 ? a.x : c == 1 ? a.y : a.z; }
 };

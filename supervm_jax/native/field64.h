@@ -1,5 +1,5 @@
 // Shared 64-bit-limb field and curve arithmetic for the native CPU kernels (`msm_buckets.cc`,
-// `double_mul.cc`). Field elements are N little-endian 64-bit words in Montgomery form (radix
+// `double_mul.cc`, `curve_ops.cc`). Field elements are N little-endian 64-bit words in Montgomery form (radix
 // 2^(64 N), the same values as the library's uint32 limbs); products use unsigned __int128.
 // Every function reduces fully, so results are canonical like the JAX kernels'.
 
@@ -260,6 +260,118 @@ inline void point_add_mixed(const CoordT& C, const u64* b3, Point<N, DEG>& out, 
   std::memcpy(out.z, z3, sizeof(z3));
 }
 
+
+// 2P, RCB Alg. 9 (a = 0), same operation order as weierstrass.py::double up to the grouping of the
+// small constants: 6 products, 2 squarings and one product by 3b. `out` may alias P.
+template <int N, int DEG, class CoordT>
+inline void point_double(const CoordT& C, const u64* b3, Point<N, DEG>& out, const Point<N, DEG>& P) {
+  constexpr int E = DEG * N;
+  u64 t0[E], t1[E], t2[E], x3[E], y3[E], z3[E];
+  C.mul(t0, P.y, P.y);
+  C.add(z3, t0, t0); C.add(z3, z3, z3); C.add(z3, z3, z3);  // 8 Y^2
+  C.mul(t1, P.y, P.z);
+  C.mul(t2, P.z, P.z);
+  C.mul(t2, t2, b3);                                         // 3b Z^2
+  C.mul(x3, t2, z3);
+  C.add(y3, t0, t2);
+  C.mul(z3, t1, z3);
+  C.add(t1, t2, t2); C.add(t2, t1, t2);                      // 9b Z^2
+  C.sub(t0, t0, t2);
+  C.mul(y3, t0, y3);
+  C.add(y3, x3, y3);
+  C.mul(t1, P.x, P.y);
+  C.mul(x3, t0, t1);
+  C.add(x3, x3, x3);
+  std::memcpy(out.x, x3, sizeof(x3));
+  std::memcpy(out.y, y3, sizeof(y3));
+  std::memcpy(out.z, z3, sizeof(z3));
+}
+
+// Short-Weierstrass (a = 0) point operations over Fq (DEG 1) or Fq2 (DEG 2) of N words, with the
+// constants every kernel receives first: p, -p^-1 mod 2^64, Montgomery 1, Montgomery 3b (DEG x N
+// words), as little-endian uint32 pairs (`native/__init__.py::_consts`). K = 3 projective coordinates.
+template <int N, int DEG_>
+struct WeierstrassOps {
+  static constexpr int DEG = DEG_, K = 3, E = DEG_ * N;
+  using P = Point<N, DEG>;
+  Field<N> F;
+  u64 one[N], b3[DEG * N];
+  explicit WeierstrassOps(const uint32_t* consts) {
+    auto word = [&](int i) { return (u64)consts[2 * i] | ((u64)consts[2 * i + 1] << 32); };
+    for (int i = 0; i < N; ++i) F.p[i] = word(i);
+    F.n0 = word(N);
+    for (int i = 0; i < N; ++i) one[i] = word(N + 1 + i);
+    for (int i = 0; i < DEG * N; ++i) b3[i] = word(2 * N + 1 + i);
+  }
+  static u64* coord(P& a, int c) { return c == 0 ? a.x : c == 1 ? a.y : a.z; }
+  static const u64* coord(const P& a, int c) { return c == 0 ? a.x : c == 1 ? a.y : a.z; }
+  void identity(P& a) const {
+    std::memset(&a, 0, sizeof(a));
+    std::memcpy(a.y, one, sizeof(one));
+  }
+  void add(P& out, const P& a, const P& b) const {
+    Coord<N, DEG> C{F};
+    point_add<N, DEG>(C, b3, out, a, b);
+  }
+  void dbl(P& out, const P& a) const {
+    Coord<N, DEG> C{F};
+    point_double<N, DEG>(C, b3, out, a);
+  }
+  // acc + P, choosing the mixed formula when P is affine (Z = 1) and skipping the identity (Z = 0)
+  void accumulate(P& acc, const P& pt) const {
+    bool z_one = std::memcmp(pt.z, one, sizeof(one)) == 0, z_zero = true;
+    for (int i = N; i < DEG * N; ++i) z_one = z_one && pt.z[i] == 0;
+    for (int i = 0; i < DEG * N; ++i) z_zero = z_zero && pt.z[i] == 0;
+    if (z_zero) return;
+    Coord<N, DEG> C{F};
+    if (z_one) {
+      point_add_mixed<N, DEG>(C, b3, acc, acc, pt);
+    } else {
+      point_add<N, DEG>(C, b3, acc, acc, pt);
+    }
+  }
+  void negate(P& a) const {  // -(X : Y : Z) = (X : -Y : Z), each Fq component
+    const u64 zero[N] = {0};
+    for (int k = 0; k < DEG; ++k) F.sub(a.y + k * N, zero, a.y + k * N);
+  }
+  // True when every word of every coordinate component is < p (canonical input).
+  bool canonical(const P& a) const {
+    for (int c = 0; c < K; ++c)
+      for (int k = 0; k < DEG; ++k) {
+        const u64* v = coord(a, c) + k * N;
+        u64 d[N];
+        if (Field<N>::sub_words(d, v, F.p) == 0) return false;  // no borrow: v >= p
+      }
+    return true;
+  }
+};
+
+// One lane of a limb-major point array (K, 2 NW, [DEG,] count) of uint32 limbs (the library's layout:
+// 64-bit word w of component k of coordinate c is limbs 2w, 2w + 1), to and from the kernels' Point.
+template <class Ops>
+inline void load_lane(typename Ops::P& dst, const uint32_t* src, int64_t count, int64_t j) {
+  constexpr int NW = Ops::E / Ops::DEG, DEG = Ops::DEG;
+  for (int c = 0; c < Ops::K; ++c) {
+    u64* coord = Ops::coord(dst, c);
+    for (int w = 0; w < NW; ++w)
+      for (int k = 0; k < DEG; ++k)
+        coord[k * NW + w] = (u64)src[((c * 2 * NW + 2 * w) * DEG + k) * count + j] |
+                            ((u64)src[((c * 2 * NW + 2 * w + 1) * DEG + k) * count + j] << 32);
+  }
+}
+
+template <class Ops>
+inline void store_lane(const typename Ops::P& src, uint32_t* out, int64_t count, int64_t j) {
+  constexpr int NW = Ops::E / Ops::DEG, DEG = Ops::DEG;
+  for (int c = 0; c < Ops::K; ++c) {
+    const u64* coord = Ops::coord(src, c);
+    for (int w = 0; w < NW; ++w)
+      for (int k = 0; k < DEG; ++k) {
+        out[((c * 2 * NW + 2 * w) * DEG + k) * count + j] = (uint32_t)coord[k * NW + w];
+        out[((c * 2 * NW + 2 * w + 1) * DEG + k) * count + j] = (uint32_t)(coord[k * NW + w] >> 32);
+      }
+  }
+}
 
 // Twisted Edwards a = -1, extended coordinates (X : Y : Z : T), over Fp with N words.
 template <int N>

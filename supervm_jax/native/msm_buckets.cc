@@ -25,57 +25,11 @@
 #include "xla/ffi/api/ffi.h"
 
 namespace ffi = xla::ffi;
-using supervm::Coord;
 using supervm::EdPoint;
 using supervm::Field;
-using supervm::Point;
-using supervm::point_add;
-using supervm::point_add_mixed;
 using supervm::u64;
 
 namespace {
-
-// Short-Weierstrass (a = 0) bucket operations over Fq or Fq2: K = 3 coordinates.
-template <int N, int DEG_>
-struct Kernel {
-  static constexpr int DEG = DEG_, K = 3, E = DEG_ * N;
-  using P = Point<N, DEG>;
-  Field<N> F;
-  u64 one[N], b3[DEG * N];
-  explicit Kernel(const uint32_t* consts) {
-    auto word = [&](int i) { return (u64)consts[2 * i] | ((u64)consts[2 * i + 1] << 32); };
-    for (int i = 0; i < N; ++i) F.p[i] = word(i);
-    F.n0 = word(N);
-    for (int i = 0; i < N; ++i) one[i] = word(N + 1 + i);
-    for (int i = 0; i < DEG * N; ++i) b3[i] = word(2 * N + 1 + i);
-  }
-  static u64* coord(P& a, int c) { return c == 0 ? a.x : c == 1 ? a.y : a.z; }
-  void identity(P& a) const {
-    std::memset(&a, 0, sizeof(a));
-    std::memcpy(a.y, one, sizeof(one));
-  }
-  void add(P& out, const P& a, const P& b) const {
-    Coord<N, DEG> C{F};
-    point_add<N, DEG>(C, b3, out, a, b);
-  }
-  // acc + P, choosing the mixed formula when P is affine (Z = 1) and skipping the identity (Z = 0)
-  void accumulate(P& acc, const P& pt) const {
-    bool z_one = std::memcmp(pt.z, one, sizeof(one)) == 0, z_zero = true;
-    for (int i = N; i < DEG * N; ++i) z_one = z_one && pt.z[i] == 0;
-    for (int i = 0; i < DEG * N; ++i) z_zero = z_zero && pt.z[i] == 0;
-    if (z_zero) return;
-    Coord<N, DEG> C{F};
-    if (z_one) {
-      point_add_mixed<N, DEG>(C, b3, acc, acc, pt);
-    } else {
-      point_add<N, DEG>(C, b3, acc, acc, pt);
-    }
-  }
-  void negate(P& a) const {  // -(X : Y : Z) = (X : -Y : Z), each Fq component
-    const u64 zero[N] = {0};
-    for (int k = 0; k < DEG; ++k) F.sub(a.y + k * N, zero, a.y + k * N);
-  }
-};
 
 // Twisted Edwards (a = -1) bucket operations over Fp: K = 4 extended coordinates.
 template <int N>
@@ -92,6 +46,7 @@ struct EdKernel {
     for (int i = 0; i < N; ++i) d2[i] = word(2 * N + 1 + i);
   }
   static u64* coord(P& a, int c) { return c == 0 ? a.x : c == 1 ? a.y : c == 2 ? a.z : a.t; }
+  static const u64* coord(const P& a, int c) { return c == 0 ? a.x : c == 1 ? a.y : c == 2 ? a.z : a.t; }
   void identity(P& a) const {
     std::memset(&a, 0, sizeof(a));
     std::memcpy(a.y, one, sizeof(one));
@@ -135,16 +90,6 @@ void bucket_sums(const Ops& ops, const uint32_t* points, const int32_t* digits, 
         }
     }
   };
-  auto store = [&](P& src, int64_t j) {
-    for (int c = 0; c < K; ++c) {
-      const u64* coord = Ops::coord(src, c);
-      for (int w = 0; w < NW; ++w)
-        for (int d = 0; d < DEG; ++d) {
-          out[(((c * 2 * NW) + 2 * w) * DEG + d) * count + j] = (uint32_t)coord[d * NW + w];
-          out[(((c * 2 * NW) + 2 * w + 1) * DEG + d) * count + j] = (uint32_t)(coord[d * NW + w] >> 32);
-        }
-    }
-  };
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t w = 0; w < W; ++w) {
       for (auto& bk : buckets) ops.identity(bk);
@@ -163,7 +108,7 @@ void bucket_sums(const Ops& ops, const uint32_t* points, const int32_t* digits, 
         ops.add(running, running, buckets[m]);
         ops.add(sum, sum, running);
       }
-      store(sum, b * W + w);
+      supervm::store_lane<Ops>(sum, out, count, b * W + w);
     }
   }
 }
@@ -190,10 +135,10 @@ ffi::Error BucketSumsImpl(ffi::Buffer<ffi::U32> consts, ffi::Buffer<ffi::U32> po
   const int32_t* dg = digits.typed_data();
   for (int64_t k = 0; k < B * W * n; ++k)
     if (dg[k] < -M || dg[k] > M) return ffi::Error::InvalidArgument("digit " + std::to_string(k) + " out of range");
-using W41 = Kernel<4, 1>;
-  using W42 = Kernel<4, 2>;
-  using W61 = Kernel<6, 1>;
-  using W62 = Kernel<6, 2>;
+  using W41 = supervm::WeierstrassOps<4, 1>;
+  using W42 = supervm::WeierstrassOps<4, 2>;
+  using W61 = supervm::WeierstrassOps<6, 1>;
+  using W62 = supervm::WeierstrassOps<6, 2>;
 #define SUPERVM_BUCKETS(OPS) \
   run_bucket_sums<OPS>(consts.typed_data(), points.typed_data(), dg, B, W, n, c_bits, sums->typed_data())
   if (form == 1) {

@@ -3,7 +3,8 @@
 Points in the subgroup: fresh random multiples of the generator (and the identity). Points outside:
 the first few x = 2, 3, ... with x^3 + b a square (their order is not r: py_ecc multiplies by r and
 confirms), plus such a point added to a subgroup point. Each must be classified exactly as
-[r] P == O says.
+[r] P == O says, with the scalar multiplications inside the tests on the C++ kernel
+(`native.scalar_mul_bits`, the CPU default) and on the JAX ladder (the GPU path).
 """
 
 import importlib
@@ -11,6 +12,7 @@ import secrets
 
 import pytest
 
+from supervm_jax import native
 from supervm_jax.curve import BLS12_381_G1, BLS12_381_G2, BN254_G2
 
 MODULES = {"BN254_G2": "py_ecc.optimized_bn128", "BLS12_381_G2": "py_ecc.optimized_bls12_381",
@@ -28,8 +30,17 @@ def _outside(curve, count: int):
     return found
 
 
+@pytest.fixture(params=[True, False], ids=["native", "jax"])
+def path(request, monkeypatch):
+    """The native point kernels, then the JAX kernels (`Group` programs are cached per flag)."""
+    if request.param and not native.weierstrass_available(BN254_G2):
+        pytest.skip("native point kernels unavailable here (no compiler or not a CPU backend)")
+    monkeypatch.setattr(native, "ENABLED", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("curve", [BN254_G2, BLS12_381_G2, BLS12_381_G1], ids=lambda c: c.name)
-def test_endomorphism_test_equals_multiplication_by_r(curve):
+def test_endomorphism_test_equals_multiplication_by_r(curve, path):
     assert curve.subgroup_test is not None  # attached in curves.py: in_subgroup below runs it
     m = importlib.import_module(MODULES[curve.name])
     g2 = curve.coords.degree == 2
