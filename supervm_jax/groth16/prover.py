@@ -15,17 +15,19 @@ What happens per proof (snarkjs 0.7.6 `groth16_prove.js`, same arithmetic, same 
     MSMs (with the native CPU prefix kernel; 25% without) for a start-up of roughly a minute per
     2^17 G1 bases on a 2-core CPU, so it pays only for long-running provers; the default
     (`precompute=False`) starts in seconds;
-  * the blinding tail on the host (py_ecc, a few scalar multiplications):
+  * the blinding tail, batched over the proofs of a `prove_batch` call:
         pi_a = A + alpha_1 + r delta_1          pi_b = B2 + beta_2 + s delta_2
         pi_c = C + H + s pi_a + r (B1 + beta_1 + s delta_1) - r s delta_1
-    with r, s drawn from the OS CSPRNG (`secrets`). Passing `blinding=(r, s)` fixes them: that is a
+    the multiples of delta, pi_a and B1 + beta_1 + s delta_1 in two rounds of `Group.scalar_mul`
+    on device (constant-time kernels), the additions on the host (py_ecc), with r, s drawn from the
+    OS CSPRNG (`secrets`). Passing `blinding=(r, s)` fixes them: that is a
     deterministic mode for tests only (a proof with known r, s reveals the witness).
 
 Validation: the key is checked when the prover is created: structure by `read_zkey`, then every point
 on device (`validate_key_points`): the header points, IC and the A, B1, B2, C, H bases on their
 curve, the G2 points (and on BLS12-381 the G1 points too) in the order-r subgroup; errors name the
-file, the section, the point and its byte offset. The subgroup checks are a scalar multiplication
-by r per point, seconds for small keys and minutes for large ones on a CPU (docs/GROTH16.md);
+file, the section, the point and its byte offset. The subgroup checks are an endomorphism test per
+point (`curve/subgroup.py`; a 64-bit scalar multiplication in C++ on a CPU backend);
 `trusted_key=True` skips them for a key from a source you trust (the cheap on-curve checks stay).
 A witness must have the key's prime and length, canonical values and wire 0 = 1. With `r1cs` given
 the witness must also satisfy every constraint (`UnsatisfiedWitnessError` names the first that
@@ -34,6 +36,7 @@ fails): snarkjs does not check this and emits a proof that does not verify.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -218,7 +221,7 @@ class Groth16Prover:
         kernel = qap.matvec_kernel(spec, max(self.r1cs.n_constraints, 1))
         with x64_scope():
             a, b, c = (kernel(coef, col, row, device_witness) for coef, col, row in self._r1cs_device)
-            ok = np.asarray(mont.eq(mont.mont_mul(spec, a, b), c))  # (B, n_constraints)
+            ok = np.asarray(_product_equals(spec)(a, b, c))  # (B, n_constraints)
         if self.r1cs.n_constraints and not ok.all():
             b_idx, i = np.unravel_index(int(np.argmin(ok)), ok.shape)
             raise UnsatisfiedWitnessError(f"witness {b_idx} ({witnesses[b_idx].name}) does not satisfy constraint {i} "
@@ -240,8 +243,9 @@ class Groth16Prover:
 
     def prove_batch(self, witnesses: Sequence[Any], *, blinding: Sequence[tuple[int, int]] | None = None
                     ) -> list[tuple[dict, list[str]]]:
-        """Proofs for several witnesses of this circuit: the QAP work runs batched on device, the MSMs
-        run one proof at a time, each sharded over the mesh. Returns [(proof, public), ...]."""
+        """Proofs for several witnesses of this circuit: the QAP work and the blinding tail run batched
+        on device, the MSMs one proof at a time, each sharded over the mesh. Returns
+        [(proof, public), ...]."""
         ws = [self._witness(w, i) for i, w in enumerate(witnesses)]
         if blinding is not None:
             if len(blinding) != len(ws):
@@ -260,30 +264,63 @@ class Groth16Prover:
             ab = self._matvec(self._coef, self._col, self._row, device_w)  # (L, B, 2n)
         ab = ab.reshape(ab.shape[:2] + (2, key.domain_size))
         h = np.asarray(qap.quotient_scalars(self.curve, ab))  # (L, B, n) standard form
+        r = self.curve.r
+        blind = list(blinding) if blinding is not None else [(secrets.randbelow(r), secrets.randbelow(r)) for _ in ws]
+        sums = [self._msm_sums(w, np.ascontiguousarray(h[:, b].T)) for b, w in enumerate(ws)]
+        return self._assemble(ws, sums, blind)
+
+    def _msm_sums(self, w: Witness, scalars_h: np.ndarray) -> tuple:
+        """The five MSMs of one proof, affine: (A, B1, B2, C, H) = sum w_j A_j, sum w_j B1_j,
+        sum w_j B2_j, sum over private j of w_j C_j, sum h_k H_k."""
+        key = self.zkey
+        return (self._msm["a"](w.limbs), self._msm["b1"](w.limbs), self._msm["b2"](w.limbs),
+                self._msm["c"](w.limbs[key.n_public + 1 :]), self._msm["h"](scalars_h))
+
+    def _assemble(self, ws: Sequence[Witness], sums: Sequence[tuple], blind: Sequence[tuple[int, int]]
+                  ) -> list[tuple[dict, list[str]]]:
+        """pi_A = A + alpha_1 + r delta_1, pi_B = B2 + beta_2 + s delta_2,
+        pi_C = C + H + s pi_A + r (B1 + beta_1 + s delta_1) - r s delta_1, for every proof of the batch.
+        The blinding multiples run on device, batched over the proofs in two rounds of
+        `Group.scalar_mul` (constant-time kernels: no secret-dependent branches); the few additions
+        run on the host (py_ecc)."""
+        key, host, curve = self.zkey, host_groups(self.curve), self.curve
+        g1, g2, r_order = curve.g1, curve.g2, curve.r
+        n = len(ws)
+        rs = [r for r, _ in blind]
+        ss = [s for _, s in blind]
+        round1 = _scalar_mul_affine(g1, [key.delta_1] * (3 * n), rs + ss + [(-r * s) % r_order for r, s in blind])
+        s_delta_2 = _scalar_mul_affine(g2, [key.delta_2] * n, ss)
+        alpha_1, beta_1, beta_2 = host.g1(key.alpha_1), host.g1(key.beta_1), host.g2(key.beta_2)
+        pi_a, pib1, pi_b = [], [], []
+        for b, (a, b1, b2, _, _) in enumerate(sums):
+            pi_a.append(host.add(host.add(host.g1(a), alpha_1), host.g1(round1[b])))
+            pib1.append(host.add(host.add(host.g1(b1), beta_1), host.g1(round1[n + b])))
+            pi_b.append(host.add(host.add(host.g2(b2), beta_2), host.g2(s_delta_2[b])))
+        pi_a_aff = [host.affine(p) for p in pi_a]
+        round2 = _scalar_mul_affine(g1, pi_a_aff + [host.affine(p) for p in pib1], ss + rs)
         out = []
         for b, w in enumerate(ws):
-            r, s = blinding[b] if blinding is not None else (secrets.randbelow(self.curve.r), secrets.randbelow(self.curve.r))
-            scalars_h = np.ascontiguousarray(h[:, b].T)
-            out.append(self._assemble(w, scalars_h, r, s))
+            c, hh = sums[b][3], sums[b][4]
+            pi_c = host.add(host.g1(c), host.g1(hh))
+            for term in (round2[b], round2[n + b], round1[2 * n + b]):
+                pi_c = host.add(pi_c, host.g1(term))
+            proof = proof_json(self.curve, pi_a_aff[b], host.affine(pi_b[b]), host.affine(pi_c))
+            out.append((proof, [str(v) for v in ints_from_limbs(w.limbs[1 : key.n_public + 1])]))
         return out
 
-    def _assemble(self, w: Witness, scalars_h: np.ndarray, r: int, s: int) -> tuple[dict, list[str]]:
-        key, host = self.zkey, host_groups(self.curve)
-        a = host.g1(self._msm["a"](w.limbs))
-        b1 = host.g1(self._msm["b1"](w.limbs))
-        b2 = host.g2(self._msm["b2"](w.limbs))
-        c = host.g1(self._msm["c"](w.limbs[key.n_public + 1 :]))
-        hh = host.g1(self._msm["h"](scalars_h))
-        delta_1 = host.g1(key.delta_1)
-        pi_a = host.add(host.add(a, host.g1(key.alpha_1)), host.mul(delta_1, r))
-        pi_b = host.add(host.add(b2, host.g2(key.beta_2)), host.mul(host.g2(key.delta_2), s))
-        pib1 = host.add(host.add(b1, host.g1(key.beta_1)), host.mul(delta_1, s))
-        pi_c = host.add(host.add(c, hh), host.mul(pi_a, s))
-        pi_c = host.add(pi_c, host.mul(pib1, r))
-        pi_c = host.add(pi_c, host.mul(delta_1, (-r * s) % self.curve.r))
-        proof = proof_json(self.curve, host.affine(pi_a), host.affine(pi_b), host.affine(pi_c))
-        public = [str(v) for v in ints_from_limbs(w.limbs[1 : key.n_public + 1])]
-        return proof, public
+
+@functools.lru_cache(maxsize=None)
+def _product_equals(spec):
+    """jit: (a, b, c) Montgomery limbs -> a b == c elementwise (compiled once per field and shape)."""
+    return jax.jit(lambda a, b, c: mont.eq(mont.mont_mul(spec, a, b), c))
+
+
+def _scalar_mul_affine(group, points: Sequence[Any], scalars: Sequence[int]) -> list:
+    """[k_i P_i] as affine tuples (None = infinity) for affine points P_i (None allowed), one device
+    call (`Group.scalar_mul`: the C++ fixed-window kernel on CPU, the JAX ladder elsewhere)."""
+    if not points:
+        return []
+    return group.to_affine(group.scalar_mul(jnp.asarray(group.affine_limbs(list(points))), list(scalars)))
 
 
 def prove(zkey: Any, witness: Any, *, r1cs: Any = None, blinding: tuple[int, int] | None = None,

@@ -89,6 +89,18 @@ struct Field {
     reduce_once(t, t[N]);
     std::memcpy(r, t, sizeof(u64) * N);
   }
+  // a^(p - 2) = a^-1 (0 for a = 0) by square-and-multiply over the bits of p - 2; one: Montgomery 1.
+  // Variable time in the (public) exponent only; callers invert public data (point coordinates).
+  void inv(u64* r, const u64* a, const u64* one) const {
+    u64 e[N], two[N] = {2}, acc[N];
+    sub_words(e, p, two);
+    std::memcpy(acc, one, sizeof(acc));
+    for (int i = 64 * N - 1; i >= 0; --i) {
+      mul(acc, acc, acc);
+      if ((e[i / 64] >> (i % 64)) & 1) mul(acc, acc, a);
+    }
+    std::memcpy(r, acc, sizeof(acc));
+  }
 };
 
 // Arithmetic modulo p = 2^256 - c for a small c (< 2^34): secp256k1 (c = 2^32 + 977) and, with
@@ -190,6 +202,21 @@ struct Coord {
       F.sub(r, t0, t1);
       F.sub(t2, t2, t0);
       F.sub(r + N, t2, t1);
+    }
+  }
+  // a^-1 (0 for a = 0); for Fq2 by the norm: (a0 - a1 u) / (a0^2 + a1^2). one: Montgomery 1 of Fq.
+  void inv(u64* r, const u64* a, const u64* one) const {
+    if constexpr (DEG == 1) {
+      F.inv(r, a, one);
+    } else {
+      u64 t0[N], t1[N], norm[N], zero[N] = {0};
+      F.mul(t0, a, a);
+      F.mul(t1, a + N, a + N);
+      F.add(norm, t0, t1);
+      F.inv(norm, norm, one);
+      F.mul(r, a, norm);
+      F.mul(t1, a + N, norm);
+      F.sub(r + N, zero, t1);
     }
   }
 };

@@ -1,6 +1,7 @@
 """The C++ bucket kernel (`supervm_jax.native`) against the JAX window sums it replaces on CPU: the
 same group elements for every short-Weierstrass curve and for ed25519's twisted Edwards group, with identities, zero and extreme digits,
-repeated points (doublings inside a bucket), P and -P in one bucket, and both affine (mixed
+repeated points (doublings inside a bucket), P and -P in one bucket, a window whose points all share
+one bucket (the batch-affine kernel's waiting FIFO and overflow accumulator), and both affine (mixed
 addition) and projective inputs."""
 
 import jax
@@ -29,6 +30,8 @@ def _inputs(curve):
     digits[:, :, 4:7] = 3                       # P, P, -P into one bucket
     digits[0, 0, :] = 0                         # an empty window
     digits[1, 2, 0], digits[1, 2, 1] = 8, -8    # the extreme digits
+    digits[1, 1, :] = 5                         # every point in one bucket: the batch-affine kernel's
+    digits[1, 1, 9] = -5                        # FIFO fills and its overflow accumulator takes the rest
     return pts.reshape(pts.shape[:-1] + (B, N)), digits
 
 
