@@ -68,7 +68,14 @@ def _str(value):
 
 
 def _requests(n: int):
-    from supervm_jax.privacy import ExtData, Note, NoteTree, SpendingKey, Spend, build_transfer
+    from supervm_jax.privacy import (
+        ExtData,
+        Note,
+        NoteTree,
+        Spend,
+        SpendingKey,
+        build_transfer,
+    )
 
     key, recipient = SpendingKey.generate(), SpendingKey.generate()
     notes = [Note(10 + i, key.public_key) for i in range(2 * n)]

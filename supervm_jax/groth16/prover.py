@@ -60,7 +60,6 @@ from supervm_jax.msm import FixedBaseMSM
 from supervm_jax.msm.api import fixed_base_window, n_windows, window_bits
 from supervm_jax.pmap.compat import x64_scope
 
-
 # G1 tables up to this many entries per device share one padded size (see `_load_bases`).
 SHARED_PROGRAM_ROWS = 1 << 16
 

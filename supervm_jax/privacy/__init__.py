@@ -7,12 +7,30 @@ transaction of `supervm_jax.mvcc`. See docs/PRIVACY.md.
 """
 
 from supervm_jax.privacy.notes import Note, SpendingKey, commitments, nullifiers
-from supervm_jax.privacy.prover import TransferProver, insecure_test_key, verify_transfers
-from supervm_jax.privacy.transaction import (
-    POOL_ACCOUNT, DepositNotAuthorized, NullifierSpent, PrivateTransfer, PrivateTransferOutput, ProofNotVerified,
-    ShieldedPool, UnknownRoot, nullifier_key, root_key,
+from supervm_jax.privacy.prover import (
+    TransferProver,
+    insecure_test_key,
+    verify_transfers,
 )
-from supervm_jax.privacy.transfer import PUBLIC_SIGNALS, ExtData, Spend, TransferRequest, build_transfer
+from supervm_jax.privacy.transaction import (
+    POOL_ACCOUNT,
+    DepositNotAuthorized,
+    NullifierSpent,
+    PrivateTransfer,
+    PrivateTransferOutput,
+    ProofNotVerified,
+    ShieldedPool,
+    UnknownRoot,
+    nullifier_key,
+    root_key,
+)
+from supervm_jax.privacy.transfer import (
+    PUBLIC_SIGNALS,
+    ExtData,
+    Spend,
+    TransferRequest,
+    build_transfer,
+)
 from supervm_jax.privacy.tree import NoteTree
 from supervm_jax.privacy.witness import WitnessCalculator, WitnessError
 

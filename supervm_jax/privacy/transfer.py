@@ -20,7 +20,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from supervm_jax.privacy.notes import R, Note, SpendingKey, commitments, nullifiers
+from supervm_jax.privacy.notes import Note, R, SpendingKey, commitments, nullifiers
 from supervm_jax.privacy.tree import NoteTree
 
 N_INS = N_OUTS = 2

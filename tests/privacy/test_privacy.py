@@ -23,10 +23,21 @@ from pathlib import Path
 
 import pytest
 
-from supervm_jax.mvcc import MVCCStore, ParallelExecutor, SerialExecutor, Transfer, balance_key
-from supervm_jax.privacy.notes import R, Note, SpendingKey
-from supervm_jax.privacy.transaction import (POOL_ACCOUNT, PrivateTransfer, ShieldedPool, nullifier_key,
-                                             root_key)
+from supervm_jax.mvcc import (
+    MVCCStore,
+    ParallelExecutor,
+    SerialExecutor,
+    Transfer,
+    balance_key,
+)
+from supervm_jax.privacy.notes import Note, R, SpendingKey
+from supervm_jax.privacy.transaction import (
+    POOL_ACCOUNT,
+    PrivateTransfer,
+    ShieldedPool,
+    nullifier_key,
+    root_key,
+)
 from supervm_jax.privacy.transfer import ExtData, Spend, build_transfer
 from supervm_jax.privacy.tree import NoteTree
 
