@@ -13,7 +13,12 @@ root, headers, account proofs), `pipeline` (the stages and their overlap), `work
 deterministic generated workload). The job: ``python -m supervm_jax.jobs.node`` (docs/NODE.md).
 """
 
-from supervm_jax.node.formats import FormatError, Malformed, SignedTransfer, transfer_message
+from supervm_jax.node.formats import (
+           FormatError,
+           Malformed,
+           SignedTransfer,
+           transfer_message,
+)
 from supervm_jax.node.pipeline import BlockResult, Node
 from supervm_jax.node.state import verify_account_proof
 

@@ -10,9 +10,23 @@
   placeholder that keeps its index and gets the receipt ``Malformed``; a line that is not a JSON
   object with a ``txs`` list is a block with no transactions (its height still counts) and a
   warning on stderr.
+* A private transfer (`supervm_jax.privacy`: the join-split circuit) is either proved,
+  ``{"type": "private", "proof": {snarkjs proof}, "public_signals": [7 decimal strings],
+  "account": "<hex32>" | "", "sig": "<hex64>"}``, or a witness request that the node proves itself
+  (the requester trusts the node with the note secrets), ``{"type": "private", "witness": {circuit
+  input signals}, "account": ..., "sig": ...}``, whose public signals are its ``root``,
+  ``public_amount``, ``ext_data_hash``, ``input_nullifier`` and ``output_commitment`` inputs.
+  ``account`` is the transparent account that pays a deposit or receives a withdrawal ("" for
+  neither); the ext_data_hash signal must be `privacy.ExtData(account).hash()`. A deposit
+  (public_amount in (0, r/2]) needs ``sig``: the account's Ed25519 signature (ZIP-215) over
+  `deposit_message` (b"supervm:deposit:v1" || the 7 public signals, 32 bytes big-endian each);
+  otherwise ``sig`` is ignored and may be omitted. A proof that is not a snarkjs proof object, a
+  wrong signal count or value, or a mismatched ext_data_hash is ``Malformed``.
 * Receipts: one JSON line per transaction, ``{"height": h, "index": i, "success": bool,
   "reason": str | null}``; reasons ``BadSignature``, ``BadNonce``, ``InsufficientFunds``,
-  ``Malformed``.
+  ``Malformed``, and for private transfers ``InvalidProof`` (the proof does not verify, or the
+  circuit rejects the witness request), ``UnknownRoot``, ``NullifierSpent``, ``BadSignature`` (a
+  deposit without the account's valid signature), ``InsufficientFunds``.
 * Dump: ``{"height": h, "state_root": "<hex>", "accounts": {"<hex32>": {"balance": b, "nonce": n}}}``
   holding every account with a nonzero balance or nonce.
 """
@@ -24,6 +38,7 @@ import json
 from typing import Any
 
 TRANSFER_DOMAIN = b"supervm:transfer:v1"
+DEPOSIT_DOMAIN = b"supervm:deposit:v1"
 U64 = 1 << 64
 
 
@@ -50,6 +65,34 @@ class SignedTransfer:
 
 
 @dataclasses.dataclass(frozen=True)
+class PrivateTx:
+    """A decoded private transfer: its 7 public signals (ints < r), a snarkjs `proof` or a
+    `witness` request (exactly one is set), the transparent `account` (32 bytes, or None) and its
+    consent signature `sig` (64 bytes, or None)."""
+
+    public_signals: tuple
+    proof: dict | None
+    witness: dict | None
+    account: bytes | None
+    sig: bytes | None
+
+    @property
+    def ext_data(self):
+        from supervm_jax.privacy import ExtData
+
+        return ExtData(self.account.hex() if self.account else "")
+
+    @property
+    def is_deposit(self) -> bool:
+        from supervm_jax.privacy.notes import R
+
+        return 0 < self.public_signals[1] <= R // 2
+
+    def deposit_message(self) -> bytes:
+        return deposit_message(self.public_signals)
+
+
+@dataclasses.dataclass(frozen=True)
 class Malformed:
     """A transaction that could not be decoded; `detail` says why (for logs, not the receipt)."""
 
@@ -59,6 +102,11 @@ class Malformed:
 def transfer_message(sender: bytes, recipient: bytes, amount: int, nonce: int) -> bytes:
     """The bytes a transfer's signature covers."""
     return TRANSFER_DOMAIN + sender + recipient + amount.to_bytes(8, "big") + nonce.to_bytes(8, "big")
+
+
+def deposit_message(public_signals) -> bytes:
+    """The bytes a deposit's consent signature covers."""
+    return DEPOSIT_DOMAIN + b"".join(int(v).to_bytes(32, "big") for v in public_signals)
 
 
 def _hex_bytes(value: Any, size: int, name: str) -> bytes:
@@ -76,10 +124,69 @@ def _u64(value: Any, name: str) -> int:
     return value
 
 
-def decode_tx(obj: Any) -> SignedTransfer | Malformed:
-    """One transaction object -> SignedTransfer, or Malformed with the reason."""
+def _field(value: Any, name: str) -> int:
+    from supervm_jax.privacy.notes import R
+
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        value = int(value)
+    if type(value) is not int or not -R < value < R:
+        raise ValueError(f"{name} must be an integer (decimal string or int) of magnitude < r")
+    return value % R
+
+
+def _decode_private(obj: dict) -> PrivateTx | Malformed:
+    from supervm_jax.groth16.proof_json import (
+        CoordinateRangeError,
+        ProofFormatError,
+        parse_proof,
+    )
+    from supervm_jax.privacy import PUBLIC_SIGNALS, ExtData
+
+    try:
+        account_hex = obj.get("account", "")
+        account = None if account_hex == "" else _hex_bytes(account_hex, 32, "account")
+        proof, witness = obj.get("proof"), obj.get("witness")
+        if (proof is None) == (witness is None):
+            raise ValueError('a private transfer has exactly one of "proof" and "witness"')
+        if proof is not None:
+            try:
+                curve = parse_proof(proof)[0]
+                if curve.name != "bn128":
+                    raise ValueError(f"proof: on {curve.name}, the transfer circuit's key is on bn128")
+            except CoordinateRangeError:
+                pass  # well-formed, fails verification
+            except ProofFormatError as err:
+                raise ValueError(f"proof: {err}") from None
+            signals = obj.get("public_signals")
+            if not isinstance(signals, list) or len(signals) != len(PUBLIC_SIGNALS):
+                raise ValueError(f"public_signals must be a list of {len(PUBLIC_SIGNALS)}")
+            values = tuple(_field(v, f"public_signals[{k}]") for k, v in enumerate(signals))
+        else:
+            if not isinstance(witness, dict):
+                raise ValueError("witness must be an object of circuit input signals")
+            pairs = [witness.get(n) for n in ("input_nullifier", "output_commitment")]
+            if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+                raise ValueError("witness: input_nullifier and output_commitment must be lists of 2")
+            raw = [witness.get("root"), witness.get("public_amount"), witness.get("ext_data_hash"), *pairs[0], *pairs[1]]
+            values = tuple(_field(v, f"witness {PUBLIC_SIGNALS[k]}") for k, v in enumerate(raw))
+        if values[2] != ExtData(account.hex() if account else "").hash():
+            raise ValueError("ext_data_hash does not match the account")
+        tx = PrivateTx(values, proof, witness, account, None)
+        if tx.is_deposit:
+            if account is None:
+                raise ValueError("a deposit needs an account")
+            tx = dataclasses.replace(tx, sig=_hex_bytes(obj.get("sig"), 64, "sig"))
+        return tx
+    except ValueError as err:
+        return Malformed(str(err))
+
+
+def decode_tx(obj: Any) -> SignedTransfer | PrivateTx | Malformed:
+    """One transaction object -> SignedTransfer, PrivateTx, or Malformed with the reason."""
     if not isinstance(obj, dict):
         return Malformed(f"not an object: {type(obj).__name__}")
+    if obj.get("type") == "private":
+        return _decode_private(obj)
     if obj.get("type") != "transfer":
         return Malformed(f"unknown type {obj.get('type')!r}")
     try:
@@ -90,7 +197,7 @@ def decode_tx(obj: Any) -> SignedTransfer | Malformed:
         return Malformed(str(err))
 
 
-def decode_block(line: str) -> tuple[list[SignedTransfer | Malformed], list, str | None]:
+def decode_block(line: str) -> tuple[list[SignedTransfer | PrivateTx | Malformed], list, str | None]:
     """One JSON line -> (transactions, their raw JSON values, None), or ([], [], warning) when the
     line is not a block."""
     try:

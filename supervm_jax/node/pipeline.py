@@ -18,6 +18,7 @@ import concurrent.futures
 import dataclasses
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 
@@ -25,10 +26,17 @@ import numpy as np
 
 from supervm_jax.mvcc import ParallelExecutor, SerialExecutor, balance_key, nonce_key
 from supervm_jax.node import formats
-from supervm_jax.node.formats import FormatError, Malformed, SignedTransfer
-from supervm_jax.node.state import AccountState, tx_hash
+from supervm_jax.node.formats import FormatError, Malformed, PrivateTx, SignedTransfer
+from supervm_jax.node.state import ZERO, AccountState, tx_hash
 from supervm_jax.node.transfer import NodeTransfer, receipt_reason
 from supervm_jax.pmap import device_mesh
+from supervm_jax.privacy import (
+    POOL_ACCOUNT,
+    PrivateTransfer,
+    ShieldedPool,
+    TransferRequest,
+    verify_transfers,
+)
 from supervm_jax.sigverify import ed25519_verify
 
 GENESIS_KEY = "chain/genesis"
@@ -45,12 +53,14 @@ class Prepared:
     """A block after decoding and signature verification, ready to execute."""
 
     height: int
-    txs: list[SignedTransfer | Malformed]
+    txs: list[SignedTransfer | PrivateTx | Malformed]
     tx_hashes: list[bytes]
     sig_ok: np.ndarray
     warning: str | None
     decode_s: float
     verify_s: float
+    private: dict = dataclasses.field(default_factory=dict)  # index -> PrivateTransfer (flags set)
+    prove_s: float = 0.0
 
 
 @dataclasses.dataclass
@@ -67,11 +77,14 @@ class BlockResult:
     execute_s: float
     root_s: float
     warning: str | None
+    n_private: int = 0
+    prove_s: float = 0.0
 
     def summary(self) -> dict:
-        busy = self.execute_s + self.verify_s
-        return {"height": self.height, "txs": self.n_txs, "ok": self.n_ok, "decode_s": round(self.decode_s, 4),
-                "verify_s": round(self.verify_s, 4), "execute_s": round(self.execute_s - self.root_s, 4),
+        busy = self.execute_s + self.verify_s + self.prove_s
+        return {"height": self.height, "txs": self.n_txs, "ok": self.n_ok, "private": self.n_private,
+                "decode_s": round(self.decode_s, 4), "verify_s": round(self.verify_s, 4),
+                "prove_s": round(self.prove_s, 4), "execute_s": round(self.execute_s - self.root_s, 4),
                 "root_s": round(self.root_s, 4), "tps": round(self.n_txs / busy, 1) if busy else None,
                 "state_root": self.state_root}
 
@@ -86,11 +99,30 @@ class Node:
     num_workers, config: the executor's (see `mvcc.ParallelExecutor`); serial: use the serial
     reference executor; mesh: devices for signatures and roots (default all)."""
 
-    def __init__(self, store, *, num_workers: int | None = None, config=None, serial: bool = False, mesh=None):
+    def __init__(self, store, *, num_workers: int | None = None, config=None, serial: bool = False, mesh=None,
+                 zkey=None):
         self.store = store
         self.mesh = mesh or device_mesh()
-        self.state = AccountState(store, self.mesh)
+        self.pool = ShieldedPool.load(store)
+        self.state = AccountState(store, self.mesh, note_root=self._note_root(), nullifier_root=self.pool.nullifier_root)
         self.executor = SerialExecutor(store) if serial else ParallelExecutor(store, num_workers, config=config)
+        self.zkey = zkey
+        self._prover = None
+        self._prover_lock = threading.Lock()
+
+    def _note_root(self) -> bytes:
+        return self.pool.note_root if self.pool.tree.n_leaves else ZERO
+
+    @property
+    def prover(self):
+        """The private transfers' `TransferProver` (its key: `zkey`, default the INSECURE test key),
+        made on the first private transfer (key load and validation: ~20 s on 2 cores)."""
+        with self._prover_lock:
+            if self._prover is None:
+                from supervm_jax.privacy import TransferProver
+
+                self._prover = TransferProver(self.zkey, mesh=self.mesh)
+            return self._prover
 
     def __enter__(self) -> Node:
         return self
@@ -117,7 +149,7 @@ class Node:
             return
         writes = {balance_key(pk.hex()): balance for pk, balance in accounts.items() if balance}
         extra = self.state.finalize(0, [], [], writes)
-        self.store.commit({**writes, **extra, GENESIS_KEY: digest})
+        self.store.commit({**writes, **extra, **self.pool.genesis_writes(), GENESIS_KEY: digest})
 
     # -- stages ------------------------------------------------------------------------------------
 
@@ -128,16 +160,47 @@ class Node:
         tx_hashes = [tx_hash(obj) for obj in raw]
         decoded = time.perf_counter()
         signed = [i for i, tx in enumerate(txs) if isinstance(tx, SignedTransfer)]
+        deposits = [i for i, tx in enumerate(txs) if isinstance(tx, PrivateTx) and tx.is_deposit]
         sig_ok = np.zeros(len(txs), bool)
-        if signed:
-            sig_ok[signed] = ed25519_verify([txs[i].sender for i in signed], [txs[i].message() for i in signed],
-                                            [txs[i].sig for i in signed], rule="zip215", mesh=self.mesh)
-        return Prepared(height, txs, tx_hashes, sig_ok, warning, decoded - start, time.perf_counter() - decoded)
+        if signed or deposits:  # transfer signatures and deposit consents: one device batch
+            keys = [txs[i].sender for i in signed] + [txs[i].account for i in deposits]
+            msgs = [txs[i].message() for i in signed] + [txs[i].deposit_message() for i in deposits]
+            sig_ok[signed + deposits] = ed25519_verify(keys, msgs, [txs[i].sig for i in signed + deposits],
+                                                       rule="zip215", mesh=self.mesh)
+        verified = time.perf_counter()
+        private = self._prove_and_verify(txs, sig_ok)
+        return Prepared(height, txs, tx_hashes, sig_ok, warning, decoded - start, verified - decoded, private,
+                        time.perf_counter() - verified)
+
+    def _prove_and_verify(self, txs: list, sig_ok: np.ndarray) -> dict:
+        """The block's private transfers as `PrivateTransfer`s: witness requests proved in one batch
+        (a request the circuit rejects stays unverified: InvalidProof), then every proof verified in
+        one batch; deposits marked authorized where their consent signature verified."""
+        idx = [i for i, tx in enumerate(txs) if isinstance(tx, PrivateTx)]
+        if not idx:
+            return {}
+        prover = self.prover
+        out: dict = {}
+        requests = [i for i in idx if txs[i].witness is not None]
+        made = prover.prove([TransferRequest(txs[i].witness, list(txs[i].public_signals), txs[i].ext_data, ())
+                             for i in requests], skip_invalid=True)
+        for i, tx in zip(requests, made):
+            out[i] = tx if tx is not None else PrivateTransfer({}, list(txs[i].public_signals), txs[i].ext_data)
+        for i in idx:
+            if txs[i].proof is not None:
+                out[i] = PrivateTransfer(txs[i].proof, list(txs[i].public_signals), txs[i].ext_data)
+        to_verify = [i for i in idx if out[i].proof]
+        if to_verify:
+            verify_transfers(prover.verification_key, [out[i] for i in to_verify])
+        for i in idx:
+            out[i].deposit_authorized = bool(txs[i].is_deposit and sig_ok[i])
+        return out
 
     def execute(self, block: Prepared) -> BlockResult:
         """Execute, root and commit one prepared block (on top of the latest committed height)."""
-        runnable = [i for i, tx in enumerate(block.txs) if isinstance(tx, SignedTransfer)]
-        work = [NodeTransfer(block.txs[i], block.sig_ok[i]) for i in runnable]
+        runnable = [i for i, tx in enumerate(block.txs) if isinstance(tx, (SignedTransfer, PrivateTx))]
+        work = [NodeTransfer(block.txs[i], block.sig_ok[i]) if isinstance(block.txs[i], SignedTransfer)
+                else block.private[i] for i in runnable]
         lines: list[str] = []
         reasons: list[str | None] = ["Malformed"] * len(block.txs)
         timing = {"root_s": 0.0}
@@ -147,7 +210,10 @@ class Node:
                 reasons[i] = None if receipt.success else receipt_reason(receipt.reason)
             lines.extend(formats.receipt_json(block.height, i, r is None, r) for i, r in enumerate(reasons))
             start = time.perf_counter()
-            extra = self.state.finalize(block.height, block.tx_hashes, lines, writes)
+            pool_extra = self.pool.finalize(writes, receipts)  # new notes appended on device
+            extra = self.state.finalize(block.height, block.tx_hashes, lines, writes, note_root=self._note_root(),
+                                        nullifier_root=self.pool.nullifier_root)
+            extra.update(pool_extra)
             extra[receipts_key(block.height)] = "\n".join(lines)
             timing["root_s"] = time.perf_counter() - start
             return extra
@@ -157,7 +223,8 @@ class Node:
         execute_s = time.perf_counter() - start
         n_ok = sum(r is None for r in reasons)
         return BlockResult(block.height, lines, self.state.header["state_root"], len(block.txs), n_ok,
-                           block.decode_s, block.verify_s, execute_s, timing["root_s"], block.warning)
+                           block.decode_s, block.verify_s, execute_s, timing["root_s"], block.warning,
+                           len(block.private), block.prove_s)
 
     def run(self, lines: Iterable[str], *, overlap: bool = True,
             on_block: Callable[[BlockResult], None] | None = None) -> Iterator[BlockResult]:
@@ -193,9 +260,14 @@ class Node:
             for key, value in snap.scan(prefix="idx/"):
                 account = key[4:]
                 balance, nonce = snap.get(balance_key(account)) or 0, snap.get(nonce_key(account)) or 0
-                if balance or nonce:
+                if (balance or nonce) and account != POOL_ACCOUNT:
                     accounts[account] = {"balance": balance, "nonce": nonce}
-        return {"height": self.height, "state_root": self.state.state_root.hex(), "accounts": dict(sorted(accounts.items()))}
+            pool = snap.get(balance_key(POOL_ACCOUNT)) or 0
+        dump = {"height": self.height, "state_root": self.state.state_root.hex(), "accounts": dict(sorted(accounts.items()))}
+        if pool or self.pool.tree.n_leaves:
+            dump["shielded"] = {"pool_balance": pool, "notes": self.pool.tree.n_leaves,
+                                "note_root": self._note_root().hex(), "nullifier_root": self.pool.nullifier_root.hex()}
+        return dump
 
     def receipts(self, height: int) -> list[str]:
         """The receipt lines of committed block `height`."""

@@ -17,8 +17,10 @@ Roots (all SHA-256):
 * account leaf = H("supervm:account:v1" || pubkey || balance as 16 bytes || nonce as 8 bytes),
   big-endian, at its index in a depth-32 `merkle.UpdatableMerkleTree` (the empty leaf is 32 zero
   bytes); a block re-hashes only the paths of the accounts it touched, on the devices.
-* state root = H("supervm:state:v1" || account root || note root || nullifier root). The note tree
-  and nullifier set belong to private transfers (not built yet): both are 32 zero bytes for now.
+* state root = H("supervm:state:v1" || account root || note root || nullifier root). The note root
+  is the private transfers' note-tree root (`privacy.NoteTree`, Poseidon, 32 bytes big-endian; 32
+  zero bytes while the tree is empty) and the nullifier root the pool's SHA-256 chain over spent
+  nullifiers (`privacy.ShieldedPool.nullifier_root`; zeros before the first spend).
 * tx root / receipt root: `merkle.MerkleTree` roots over H(canonical JSON of each transaction) and
   H(each receipt line); 32 zero bytes for an empty block.
 
@@ -51,6 +53,17 @@ def header_key(height: int) -> str:
     return f"block/{height}"
 
 
+def account_id(account: str) -> bytes:
+    """The 32 bytes an account's leaf commits to: its public key, or for a named system account
+    (the private pool's `privacy.POOL_ACCOUNT`) SHA-256 of its name."""
+    if len(account) == 64:
+        try:
+            return bytes.fromhex(account)
+        except ValueError:
+            pass
+    return hashlib.sha256(account.encode()).digest()
+
+
 def account_leaf(pubkey: bytes, balance: int, nonce: int) -> bytes:
     return hashlib.sha256(ACCOUNT_TAG + pubkey + balance.to_bytes(16, "big") + nonce.to_bytes(8, "big")).digest()
 
@@ -81,16 +94,17 @@ class AccountState:
     indices, header, head) and updates the tree; the caller commits them atomically with `writes`.
     """
 
-    def __init__(self, store, mesh=None):
+    def __init__(self, store, mesh=None, *, note_root: bytes = ZERO, nullifier_root: bytes = ZERO):
         self.store = store
+        self.note_root, self.nullifier_root = note_root, nullifier_root
         self.tree = UpdatableMerkleTree(ACCOUNT_DEPTH, "sha256", mesh=mesh)
         indices, leaves = [], []
         with store.snapshot() as snap:
             for key, index in snap.scan(prefix="idx/"):
                 account = key[4:]
-                pk = bytes.fromhex(account)
                 indices.append(index)
-                leaves.append(account_leaf(pk, snap.get(balance_key(account)) or 0, snap.get(nonce_key(account)) or 0))
+                leaves.append(account_leaf(account_id(account), snap.get(balance_key(account)) or 0,
+                                           snap.get(nonce_key(account)) or 0))
             head = snap.get(HEAD_KEY)
             self.height = -1 if head is None else head
             self.header = None if head is None else json.loads(snap.get(header_key(head)))
@@ -102,11 +116,17 @@ class AccountState:
 
     @property
     def state_root(self) -> bytes:
-        return state_root(self.tree.root)
+        return state_root(self.tree.root, self.note_root, self.nullifier_root)
 
     def finalize(self, height: int, tx_hashes: Sequence[bytes], receipt_lines: Sequence[str],
-                 writes: Mapping[str, Any]) -> dict[str, Any]:
-        """Extra writes of node block `height`: leaf indices of new accounts, the header, the head."""
+                 writes: Mapping[str, Any], *, note_root: bytes | None = None,
+                 nullifier_root: bytes | None = None) -> dict[str, Any]:
+        """Extra writes of node block `height`: leaf indices of new accounts, the header, the head.
+        note_root, nullifier_root: the private pool's roots after the block (default: unchanged)."""
+        if note_root is not None:
+            self.note_root = note_root
+        if nullifier_root is not None:
+            self.nullifier_root = nullifier_root
         if height != self.height + 1:
             raise RuntimeError(f"block {height} finalized on top of node height {self.height}")
         touched = sorted({key.rsplit("/", 1)[0] for key in writes if key.endswith(("/balance", "/nonce"))})
@@ -123,7 +143,7 @@ class AccountState:
             balance = writes[bal] if bal in writes else store.get(bal) or 0
             nonce = writes[non] if non in writes else store.get(non) or 0
             indices.append(index)
-            leaves.append(account_leaf(bytes.fromhex(account), balance, nonce))
+            leaves.append(account_leaf(account_id(account), balance, nonce))
         if count != (store.get(COUNT_KEY) or 0):
             extra[COUNT_KEY] = count
         if indices:
@@ -151,7 +171,7 @@ class AccountState:
         proof = self.tree.proof(index)
         return {"pubkey": account, "index": index, "balance": self.store.get(balance_key(account)) or 0,
                 "nonce": self.store.get(nonce_key(account)) or 0, "account_root": self.tree.root.hex(),
-                "note_root": ZERO.hex(), "nullifier_root": ZERO.hex(), "path": proof}
+                "note_root": self.note_root.hex(), "nullifier_root": self.nullifier_root.hex(), "path": proof}
 
 
 def verify_account_proof(root: bytes, proof: Mapping[str, Any]) -> bool:

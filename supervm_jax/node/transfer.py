@@ -22,7 +22,7 @@ class BadNonce(Exception):
     """The transfer's nonce is not the sender's current nonce (a replay, or out of order)."""
 
 
-REASONS = ("BadSignature", "BadNonce", "InsufficientFunds", "Malformed")
+REASONS = ("BadSignature", "BadNonce", "InsufficientFunds", "Malformed", "InvalidProof", "UnknownRoot", "NullifierSpent")
 
 
 class NodeTransfer:
@@ -50,6 +50,14 @@ class NodeTransfer:
         ctx.write(self._sn, nonce + 1)
 
 
+# privacy's failure types under the node's receipt names
+_PRIVATE_REASONS = {"ProofNotVerified": "InvalidProof", "DepositNotAuthorized": "BadSignature"}
+
+
 def receipt_reason(mvcc_reason: str | None) -> str | None:
-    """mvcc's ``"<ExceptionType>: <message>"`` -> the node's reason code (the exception type)."""
-    return None if mvcc_reason is None else mvcc_reason.split(":", 1)[0]
+    """mvcc's ``"<ExceptionType>: <message>"`` -> the node's reason code (the exception type, with
+    privacy's ProofNotVerified as InvalidProof and DepositNotAuthorized as BadSignature)."""
+    if mvcc_reason is None:
+        return None
+    name = mvcc_reason.split(":", 1)[0]
+    return _PRIVATE_REASONS.get(name, name)

@@ -27,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from supervm_jax.privacy.notes import R
 from supervm_jax.privacy.transaction import PrivateTransfer
 from supervm_jax.privacy.transfer import TransferRequest
-from supervm_jax.privacy.witness import WitnessCalculator
+from supervm_jax.privacy.witness import WitnessCalculator, WitnessError
 
 CIRCUIT_DIR = Path(__file__).parent / "circuits"
 WASM_PATH = CIRCUIT_DIR / "transfer.wasm"
@@ -86,19 +87,33 @@ class TransferProver:
         """The key's snarkjs verification_key.json object."""
         return self.prover.zkey.verification_key()
 
-    def prove(self, requests: Sequence[TransferRequest]) -> list[PrivateTransfer]:
+    def prove(self, requests: Sequence[TransferRequest], *, skip_invalid: bool = False) -> list:
         """One `PrivateTransfer` per request (witnesses on a thread pool, then one proof batch).
-        Raises the witness calculator's WitnessError naming the request that the circuit rejects."""
+        A request the circuit rejects raises the witness calculator's WitnessError naming it, or with
+        skip_invalid=True gets None in its place (a node proving other people's requests)."""
         requests = list(requests)
         if not requests:
             return []
-        witnesses = self.witness_calculator.calculate_batch([r.inputs for r in requests], max_workers=self.max_workers)
-        out = []
-        for i, (req, (proof, public)) in enumerate(zip(requests, self.prover.prove_batch(witnesses))):
-            if [int(s) for s in public] != list(req.public_signals):
+        calc = self.witness_calculator
+        if skip_invalid:
+            witnesses = [_witness_or_none(calc, r.inputs) for r in requests]
+        else:
+            witnesses = calc.calculate_batch([r.inputs for r in requests], max_workers=self.max_workers)
+        good = [i for i, w in enumerate(witnesses) if w is not None]
+        out: list = [None] * len(requests)
+        for i, (proof, public) in zip(good, self.prover.prove_batch([witnesses[i] for i in good])):
+            req = requests[i]
+            if [int(s) for s in public] != [int(s) % R for s in req.public_signals]:
                 raise RuntimeError(f"TransferProver: request {i}: the proof's public signals differ from the request's")
-            out.append(PrivateTransfer(proof, public, req.ext_data))
+            out[i] = PrivateTransfer(proof, public, req.ext_data)
         return out
+
+
+def _witness_or_none(calc: WitnessCalculator, inputs: dict):
+    try:
+        return calc.calculate(inputs)
+    except WitnessError:
+        return None
 
 
 def verify_transfers(vk: Any, txs: Sequence[PrivateTransfer]) -> np.ndarray:

@@ -3,7 +3,9 @@ step that appends the new notes to the tree.
 
 State (all through `ctx.read` / `ctx.write`, so Block-STM equals serial execution):
   - `shielded/root/<64 hex>`: present (1) for each recent note-tree root, written by
-    `ShieldedPool.finalize` at block end (and deleted when it leaves the root history);
+    `ShieldedPool.finalize` at block end (and deleted when it leaves the root history); the pool's
+    own keys (`shielded/leaf/...`, `shielded/roots`, `shielded/nullifier_root`) let
+    `ShieldedPool.load` rebuild it after a restart;
   - `shielded/nullifier/<64 hex>`: 1 once the nullifier is spent;
   - the pool's transparent balance `shielded:pool/balance` (an ordinary account, `POOL_ACCOUNT`)
     and the balance of the account named in the transfer's `ExtData`.
@@ -26,15 +28,21 @@ shows the spender owns the notes.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from supervm_jax.mvcc.transactions import InsufficientFunds, balance_key
 from supervm_jax.privacy.notes import R
 from supervm_jax.privacy.transfer import PUBLIC_SIGNALS, ExtData
-from supervm_jax.privacy.tree import NoteTree
+from supervm_jax.privacy.tree import DEPTH, NoteTree
 
 POOL_ACCOUNT = "shielded:pool"
+LEAF_PREFIX = "shielded/leaf/"
+ROOTS_KEY = "shielded/roots"
+NULLIFIER_ROOT_KEY = "shielded/nullifier_root"
+NULLIFIER_TAG = b"supervm:nullifiers:v1"
 
 
 def root_key(root: int) -> str:
@@ -136,21 +144,63 @@ class PrivateTransfer:
 class ShieldedPool:
     """The note tree behind a store: `genesis_writes()` once, then `finalize` as each block's
     `execute_block(..., finalize=pool.finalize)`, which appends the block's new commitments (from the
-    successful transfers' receipts, in block order) to the tree on device and returns the root keys
-    to commit with the block."""
+    successful transfers' receipts, in block order) to the tree on device and returns the keys to
+    commit with the block: each new leaf (`shielded/leaf/<index>`), the new root's key, the root
+    history (`shielded/roots`, JSON list of hex, oldest first; a root leaving it has its key deleted)
+    and the nullifier accumulator. `ShieldedPool.load(store)` rebuilds the same pool from a store, so
+    a restarted node accepts exactly the roots a node that never stopped would.
 
-    def __init__(self, tree: NoteTree | None = None):
+    `nullifier_root`: SHA-256 chain over every spent nullifier in block order,
+    acc' = H("supervm:nullifiers:v1" || acc || nullifier as 32 bytes big-endian), zeros at genesis:
+    a commitment to the nullifier set (and its order) for the state root."""
+
+    def __init__(self, tree: NoteTree | None = None, *, root_history: int = 100):
         self.tree = tree or NoteTree()
+        self.root_history = root_history
+        self.recent: list[int] = [self.tree.root]
+        self.nullifier_root = bytes(32)
+
+    @classmethod
+    def load(cls, store, *, depth: int = DEPTH, root_history: int = 100) -> "ShieldedPool":
+        """The pool committed in `store` (an empty pool when it has none)."""
+        pool = cls(NoteTree(depth), root_history=root_history)
+        with store.snapshot() as snap:
+            leaves = [int(v, 16) for _, v in snap.scan(prefix=LEAF_PREFIX)]
+            roots = snap.get(ROOTS_KEY)
+            acc = snap.get(NULLIFIER_ROOT_KEY)
+        if leaves:
+            pool.tree.append_batch(leaves)
+        if roots is not None:
+            pool.recent = [int(r, 16) for r in json.loads(roots)]
+        if acc is not None:
+            pool.nullifier_root = bytes.fromhex(acc)
+        return pool
+
+    @property
+    def note_root(self) -> bytes:
+        return self.tree.root.to_bytes(32, "big")
 
     def genesis_writes(self) -> dict:
-        """The keys of the tree's current known roots (commit them before the first private block)."""
-        return {root_key(r): 1 for r in self.tree.roots}
+        """The keys of the tree's current root (commit them before the first private block)."""
+        return {root_key(self.tree.root): 1, ROOTS_KEY: json.dumps([f"{r:064x}" for r in self.recent])}
 
     def finalize(self, writes: dict, receipts: Sequence) -> dict:
-        new = [c for r in receipts if r.success and isinstance(r.output, PrivateTransferOutput) for c in r.output.commitments]
-        if not new:
+        outputs = [r.output for r in receipts if r.success and isinstance(r.output, PrivateTransferOutput)]
+        if not outputs:
             return {}
-        before = set(self.tree.roots)
-        self.tree.append_batch(new)
-        after = set(self.tree.roots)
-        return {**{root_key(r): None for r in before - after}, **{root_key(r): 1 for r in after - before}}
+        acc = self.nullifier_root
+        for out in outputs:
+            for nf in out.nullifiers:
+                acc = hashlib.sha256(NULLIFIER_TAG + acc + nf.to_bytes(32, "big")).digest()
+        start = self.tree.append_batch([c for out in outputs for c in out.commitments])
+        new = [c for out in outputs for c in out.commitments]
+        extra: dict = {f"{LEAF_PREFIX}{start + k:010d}": f"{c:064x}" for k, c in enumerate(new)}
+        recent = self.recent + [self.tree.root]
+        for old in recent[: max(0, len(recent) - self.root_history)]:
+            extra[root_key(old)] = None
+        recent = recent[-self.root_history :]
+        extra[root_key(self.tree.root)] = 1
+        extra[ROOTS_KEY] = json.dumps([f"{r:064x}" for r in recent])
+        extra[NULLIFIER_ROOT_KEY] = acc.hex()
+        self.recent, self.nullifier_root = recent, acc
+        return extra

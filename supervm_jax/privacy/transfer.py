@@ -17,6 +17,7 @@ withdrawal; its hash is a public signal, so a proof cannot be replayed for anoth
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -68,8 +69,11 @@ def field_amount(public_amount: int) -> int:
 
 
 def build_transfer(tree: NoteTree, spends: Sequence[Spend], outputs: Sequence[Note], *, public_amount: int = 0,
-                   ext_data: ExtData = ExtData()) -> TransferRequest:
+                   ext_data: ExtData = ExtData(), rng: random.Random | None = None) -> TransferRequest:
     """The witness input for spending up to two notes of `tree` into up to two new notes.
+
+    rng: draw the dummy notes' keys and blindings from this generator instead of `secrets`: only for
+    reproducible test workloads (whoever knows the seed knows the dummies).
 
     Raises ValueError (naming the spend or output) when: more than two spends or outputs; a spend's
     key does not own its note, or (nonzero amount) its leaf does not hold the note's commitment;
@@ -101,11 +105,18 @@ def build_transfer(tree: NoteTree, spends: Sequence[Spend], outputs: Sequence[No
     real = [k for k, s in enumerate(spends) if s.note.amount]
     found = dict(zip(real, tree.paths([spends[k].index for k in real]))) if real else {}
     paths = [list(found[k].siblings) if k in found else [0] * tree.depth for k in range(len(spends))]
+    def dummy() -> tuple[SpendingKey, Note]:
+        if rng is None:
+            key = SpendingKey.generate()
+            return key, Note(0, key.public_key)
+        key = SpendingKey(1 + rng.randrange(R - 1))
+        return key, Note(0, key.public_key, rng.randrange(R))
+
     while len(spends) < N_INS:  # zero-amount dummies: no Merkle check in the circuit
-        key = SpendingKey.generate()
-        spends.append(Spend(Note(0, key.public_key), 0, key))
+        key, note = dummy()
+        spends.append(Spend(note, 0, key))
         paths.append([0] * tree.depth)
-    outputs = outputs + [Note(0, SpendingKey.generate().public_key) for _ in range(N_OUTS - len(outputs))]
+    outputs = outputs + [dummy()[1] for _ in range(N_OUTS - len(outputs))]
 
     nfs = nullifiers([(s.note, s.key, s.index) for s in spends])
     cms = commitments(outputs)

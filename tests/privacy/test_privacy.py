@@ -182,6 +182,10 @@ def test_execute_reasons():
         assert store.get(balance_key("alice")) == 2 and store.get(balance_key(POOL_ACCOUNT)) == 8
         assert store.get(nullifier_key(1)) == 1 and store.get(nullifier_key(3)) is None
         assert pool.tree.n_leaves == 2 and store.get(root_key(pool.tree.root)) == 1  # the deposit's outputs
+        reloaded = ShieldedPool.load(store, depth=4)  # what a restarted node rebuilds
+        assert (reloaded.tree.root, reloaded.recent, reloaded.nullifier_root) == (pool.tree.root, pool.recent,
+                                                                                 pool.nullifier_root)
+        assert pool.nullifier_root != bytes(32) and len(pool.recent) == 2
     with pytest.raises(ValueError, match="ext_data does not match"):
         PrivateTransfer({}, [root, 0, ExtData("a").hash(), 1, 2, 3, 4], ExtData("b"))
     with pytest.raises(ValueError, match="public signal 3 .*input_nullifier"):
