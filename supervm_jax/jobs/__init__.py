@@ -36,9 +36,10 @@ def config_from_flags() -> Config:
 
 
 def run_main(main: Callable[[list[str]], int | None]) -> None:
-    """``absl.app.run(main)``, where a ConfigError, JobInputError or StateLockedError escaping `main`
-    becomes ``error: <message>`` on stderr (one line) and exit code 2."""
-    from absl import app
+    """``absl.app.run(main)``, where a flag that does not parse, or a ConfigError, JobInputError or
+    StateLockedError escaping `main`, becomes ``error: <message>`` on stderr (one line) and exit
+    code 2."""
+    from absl import app, flags
 
     from supervm_jax.mvcc import StateLockedError
 
@@ -50,4 +51,11 @@ def run_main(main: Callable[[list[str]], int | None]) -> None:
             print(f"error: {message}", file=sys.stderr, flush=True)
             return CONFIG_ERROR_EXIT
 
-    app.run(checked)
+    def parse(argv: list[str]) -> list[str]:
+        try:
+            return flags.FLAGS(argv)
+        except flags.Error as err:
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            sys.exit(CONFIG_ERROR_EXIT)
+
+    app.run(checked, flags_parser=parse)

@@ -34,8 +34,10 @@ flags.DEFINE_integer("num_workers", None, "Executor threads (default: config par
 flags.DEFINE_integer("seed", 0, "Seed of the generated workload.")
 flags.DEFINE_integer("accounts", 1000, "Accounts of the generated workload.", lower_bound=2)
 flags.DEFINE_integer("txs_per_block", 1000, "Signed transfers per generated block.", lower_bound=0)
-flags.DEFINE_integer("private_per_block", 0, "Private transfers per generated block (not available yet: 0).",
-                     lower_bound=0)
+flags.DEFINE_integer("private_per_block", 2, "Private transfers (witness requests the node proves) per generated "
+                     "block.", lower_bound=0)
+flags.DEFINE_string("zkey", None, "Proving key of the private-transfer circuit (a ceremony .zkey for "
+                    "supervm_jax/privacy/circuits/transfer.r1cs; default: the cached INSECURE test key).")
 flags.DEFINE_integer("num_blocks", 5, "Generated blocks.", lower_bound=0)
 flags.DEFINE_bool("serial", False, "Use the serial reference executor.")
 flags.DEFINE_bool("overlap", True, "Overlap block k+1's signature checks with block k's execution.")
@@ -64,8 +66,6 @@ def run() -> None:
     from supervm_jax.node.formats import load_genesis
 
     config = config_from_flags()
-    if FLAGS.private_per_block:
-        raise JobInputError("--private_per_block: private transfers are not available yet (issue 12); use 0")
     if FLAGS.blocks and not FLAGS.genesis:
         raise JobInputError("--blocks needs --genesis")
     path = None
@@ -79,11 +79,13 @@ def run() -> None:
         total = None
     else:
         sys.stderr.write(f"generating the workload: {FLAGS.accounts} accounts, {FLAGS.num_blocks} blocks of "
-                         f"{FLAGS.txs_per_block} signed transfers (first run compiles the signer: ~30 s)\n")
+                         f"{FLAGS.txs_per_block} signed transfers and {FLAGS.private_per_block} private transfers "
+                         f"(first run compiles the signer: ~30 s)\n")
         seeds, pks, accounts = workload.genesis(FLAGS.seed, FLAGS.accounts)
         total = FLAGS.num_blocks
     store = MVCCStore(config.mvcc.shard_count, gc_threads=config.mvcc.gc_threads, path=path)
-    with store, Node(store, num_workers=FLAGS.num_workers, config=config, serial=FLAGS.serial) as node:
+    with store, Node(store, num_workers=FLAGS.num_workers, config=config, serial=FLAGS.serial,
+                     zkey=FLAGS.zkey) as node:
         node.init_genesis(accounts)
         done = node.height
         if done > 0:
@@ -91,9 +93,12 @@ def run() -> None:
         if FLAGS.blocks:
             lines = _lines_after(FLAGS.blocks, done)
         else:
-            lines = _skip(workload.blocks(FLAGS.seed, seeds, pks, FLAGS.txs_per_block, FLAGS.num_blocks), done)
+            lines = _skip(workload.blocks(FLAGS.seed, seeds, pks, FLAGS.txs_per_block, FLAGS.num_blocks,
+                                          FLAGS.private_per_block), done)
         receipts = _open_receipts(FLAGS.receipts, node) if FLAGS.receipts else None
-        sys.stderr.write("first block compiles the device programs (signatures, roots): ~1 min on 2 cores\n")
+        sys.stderr.write("first block compiles the device programs (signatures, roots): ~1 min on 2 cores; the "
+                         "first private transfer loads the proving key (~20 s; made once, ~30 s, if it is the "
+                         "INSECURE test key)\n")
         start, n_txs, n_blocks = time.perf_counter(), 0, 0
         try:
             for result in node.run(lines, overlap=FLAGS.overlap):

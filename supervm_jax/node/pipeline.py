@@ -97,17 +97,19 @@ class Node:
     """One node over an `mvcc.MVCCStore`. Use as a context manager (closes the executor).
 
     num_workers, config: the executor's (see `mvcc.ParallelExecutor`); serial: use the serial
-    reference executor; mesh: devices for signatures and roots (default all)."""
+    reference executor; mesh: devices for signatures and roots (default all); zkey: the private
+    transfers' proving key (default: the INSECURE test key), or prover: a `privacy.TransferProver`
+    to share (tests)."""
 
     def __init__(self, store, *, num_workers: int | None = None, config=None, serial: bool = False, mesh=None,
-                 zkey=None):
+                 zkey=None, prover=None):
         self.store = store
         self.mesh = mesh or device_mesh()
         self.pool = ShieldedPool.load(store)
         self.state = AccountState(store, self.mesh, note_root=self._note_root(), nullifier_root=self.pool.nullifier_root)
         self.executor = SerialExecutor(store) if serial else ParallelExecutor(store, num_workers, config=config)
         self.zkey = zkey
-        self._prover = None
+        self._prover = prover
         self._prover_lock = threading.Lock()
 
     def _note_root(self) -> bytes:

@@ -192,7 +192,7 @@ def test_job_errors_exit_2(tmp_path):
     assert proc.returncode == 2 and "error:" in err
 
 
-@pytest.mark.parametrize("bad", ["--private_per_block=1", "--blocks=x.jsonl"])
+@pytest.mark.parametrize("bad", ["--private_per_block=-1", "--blocks=x.jsonl"])
 def test_job_usage_errors(bad):
     proc = _job(bad)
     _, err = proc.communicate(timeout=120)

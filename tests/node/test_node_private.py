@@ -46,9 +46,13 @@ def _proved(ptx):
 
 
 @pytest.fixture(scope="module")
-def scenario():
+def prover():
+    return TransferProver()
+
+
+@pytest.fixture(scope="module")
+def scenario(prover):
     """Three block lines and the expected receipt reasons (None = success)."""
-    prover = TransferProver()
     alice, bob = SpendingKey(11), SpendingKey(12)
     tree = NoteTree()  # mirrors the node's note tree: the outputs of the successful private transfers
     n1 = Note(100, alice.public_key, 5)
@@ -79,18 +83,18 @@ def scenario():
     return lines, want
 
 
-def _run(tmp_path, name, lines, *, serial, restart_after=None):
+def _run(tmp_path, name, lines, *, serial, restart_after=None, prover=None):
     path = str(tmp_path / f"{name}.db")
     results = []
     store = MVCCStore(8, path=path)
-    node = Node(store, serial=serial, num_workers=2)
+    node = Node(store, serial=serial, num_workers=2, prover=prover)
     node.init_genesis(GENESIS)
     for k, line in enumerate(lines):
         if restart_after is not None and k == restart_after:
             node.close()
             store.close()
             store = MVCCStore(8, path=path)
-            node = Node(store, serial=serial, num_workers=2)
+            node = Node(store, serial=serial, num_workers=2, prover=prover)
             node.init_genesis(GENESIS)
         results.extend(node.run([line]))
     dump = node.dump()
@@ -100,11 +104,11 @@ def _run(tmp_path, name, lines, *, serial, restart_after=None):
     return results, dump, proof
 
 
-def test_private_transfers_through_the_node(scenario, tmp_path):
+def test_private_transfers_through_the_node(scenario, prover, tmp_path):
     lines, want = scenario
-    runs = {"serial": _run(tmp_path, "serial", lines, serial=True),
-            "parallel": _run(tmp_path, "parallel", lines, serial=False),
-            "restarted": _run(tmp_path, "restarted", lines, serial=False, restart_after=2)}
+    runs = {"serial": _run(tmp_path, "serial", lines, serial=True, prover=prover),
+            "parallel": _run(tmp_path, "parallel", lines, serial=False, prover=prover),
+            "restarted": _run(tmp_path, "restarted", lines, serial=False, restart_after=2, prover=prover)}
     results, dump, proof = runs["serial"]
     got = [[json.loads(line)["reason"] for line in r.receipts] for r in results]
     assert got == want
@@ -120,3 +124,20 @@ def test_private_transfers_through_the_node(scenario, tmp_path):
     assert proof["note_root"] == dump["shielded"]["note_root"] != "00" * 32
     tampered = dict(proof, nullifier_root="11" * 32)
     assert not verify_account_proof(root, tampered)
+
+
+def test_generated_workload_with_private_transfers(prover):
+    """`node.workload` with private transfers (what `make demo` runs): deposits, then payments of
+    earlier notes; every transaction succeeds, and the same seed gives the same lines."""
+    from supervm_jax.node import workload
+
+    seeds, pks, genesis = workload.genesis(3, 4)
+    lines = list(workload.blocks(3, seeds, pks, 3, 3, private_per_block=2))
+    assert lines == list(workload.blocks(3, seeds, pks, 3, 3, private_per_block=2))
+    kinds = [[t["type"] for t in json.loads(line)["txs"]] for line in lines]
+    assert kinds == [["transfer"] * 3 + ["private"] * 2] * 3
+    with MVCCStore(8) as store, Node(store, serial=True, prover=prover) as node:
+        node.init_genesis(genesis)
+        results = list(node.run(lines))
+        assert all(r.n_ok == r.n_txs == 5 for r in results), [r.receipts for r in results]
+        assert node.dump()["shielded"]["notes"] == 12
