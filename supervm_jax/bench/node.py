@@ -13,7 +13,10 @@ Cases and peers (same blocks, same process):
                        (`UpdatableMerkleTree(host_pairs=inf)`) for the same root, one after another.
     signed-transfers-sequential   the node with stages one after another (overlap=False) as ours,
                        the overlapped node as the peer: speedup = what overlapping buys.
-Private transfers (1%) are not available yet (issue 12); that case is reported as skipped on stderr.
+    signed-transfers+private-1%   the same blocks plus n // 100 private transfers each (witness
+                       requests: proved in one batch and verified in one batch on the devices per
+                       block, `node.workload`), pipelined as ours, its own sequential stages as the
+                       peer. The prover's start-up falls in the warm-up block.
 
 Extra fields: tps (transfers per second of ours), stage seconds per block of ours (verify_s,
 execute_s, root_s), peer_tps.
@@ -48,7 +51,8 @@ def _node_run(genesis, lines, *, overlap: bool, workers: int) -> tuple[float, di
         start = time.perf_counter()
         results = list(node.run(lines[WARMUP_BLOCKS:], overlap=overlap))
         per_block = (time.perf_counter() - start) / len(results)
-        stages = {key: float(np.mean([getattr(r, key) for r in results])) for key in ("verify_s", "execute_s", "root_s")}
+        stages = {key: float(np.mean([getattr(r, key) for r in results]))
+                  for key in ("verify_s", "prove_s", "execute_s", "root_s")}
         stages["execute_s"] -= stages["root_s"]
         return per_block, stages
 
@@ -108,4 +112,12 @@ def run(sizes: list[int]) -> Iterator[harness.Record]:
                              extra={"tps": n / ours, "peer_tps": n / plain, "workers": workers, **stages})
         yield harness.Record("node", "signed-transfers-sequential", n, sequential, "pipelined", ours, None,
                              extra={"tps": n / sequential, "peer_tps": n / ours, "workers": workers, **seq_stages})
-        harness.log("  private transfers (1%): skipped, not available yet (issue 12)")
+        p = max(1, n // 100)
+        harness.log(f"node n={n}: the same with {p} private transfers per block (proved on the devices)")
+        lines = list(workload.blocks(0, seeds, pks, n, WARMUP_BLOCKS + BLOCKS, private_per_block=p))
+        ours, stages = _node_run(genesis, lines, overlap=True, workers=workers)
+        sequential, _ = _node_run(genesis, lines, overlap=False, workers=workers)
+        harness.log(f"  with private: pipelined {(n + p) / ours:,.0f} tx/s ({stages}); sequential {(n + p) / sequential:,.0f} tx/s")
+        yield harness.Record("node", "signed-transfers+private-1%", n, ours, "sequential", sequential, None,
+                             extra={"tps": (n + p) / ours, "peer_tps": (n + p) / sequential, "private": p,
+                                    "workers": workers, **stages})
