@@ -267,12 +267,14 @@ def test_deposit_transfer_withdraw_double_spend_parallel_equals_serial(prover, t
     assert s[balance_key("alice")] == 100 - 30 - 5 + 1 and s[balance_key("bob")] == 50 - 20 - 1 + 20
     assert s[balance_key(POOL_ACCOUNT)] == 30  # 30 + 20 deposited, 20 withdrawn
 
-    # snarkjs accepts our proof under our verification key.
+    # snarkjs accepts our proofs under our verification key: a deposit (two dummy inputs), the
+    # payment (one real input) and bob's spend.
     _need_node()
     (tmp_path / "vk.json").write_text(json.dumps(prover.verification_key))
-    (tmp_path / "proof.json").write_text(json.dumps(pay.proof))
-    (tmp_path / "public.json").write_text(json.dumps([str(v) for v in pay.public_signals]))
-    out = subprocess.run(["node", str(SNARKJS), "groth16", "verify", str(tmp_path / "vk.json"),
-                          str(tmp_path / "public.json"), str(tmp_path / "proof.json")],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0 and "OK" in out.stdout, out.stdout + out.stderr
+    for k, tx in enumerate((deposits[0], pay, spend)):
+        (tmp_path / f"proof{k}.json").write_text(json.dumps(tx.proof))
+        (tmp_path / f"public{k}.json").write_text(json.dumps([str(v) for v in tx.public_signals]))
+        out = subprocess.run(["node", str(SNARKJS), "groth16", "verify", str(tmp_path / "vk.json"),
+                              str(tmp_path / f"public{k}.json"), str(tmp_path / f"proof{k}.json")],
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0 and "OK" in out.stdout, out.stdout + out.stderr
