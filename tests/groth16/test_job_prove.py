@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from supervm_jax.groth16 import verify
 from tests.groth16.conftest import fixture, snarkjs_available
 
@@ -56,6 +58,10 @@ def test_readme_prove_section_runs_as_written(tmp_path):
     """The README's "Prove a circom circuit" commands, verbatim, in a scratch directory that links
     to this checkout (so `make install node` finds the existing installs)."""
     snarkjs_available()
+    stamp = ROOT / ".venv" / ".installed"
+    if not stamp.exists() or stamp.stat().st_mtime < (ROOT / "pyproject.toml").stat().st_mtime:
+        pytest.fail(".venv is older than pyproject.toml: run `make install` first (from the scratch directory, "
+                    "`make install` would re-install the package there and break the checkout's editable install)")
     readme = (ROOT / "README.md").read_text()
     section = readme.split("### Prove a circom circuit", 1)[1]
     block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
