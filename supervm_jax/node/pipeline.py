@@ -176,7 +176,8 @@ class Node:
 
     def _prove_and_verify(self, txs: list, sig_ok: np.ndarray) -> dict:
         """The block's private transfers as `PrivateTransfer`s: witness requests proved in one batch
-        (a request the circuit rejects stays unverified: InvalidProof), then every proof verified in
+        (a request the circuit rejects stays unverified: InvalidProof; the proofs made here come from
+        r1cs-checked witnesses and are not verified again), then every submitted proof verified in
         one batch; deposits marked authorized where their consent signature verified."""
         idx = [i for i, tx in enumerate(txs) if isinstance(tx, PrivateTx)]
         if not idx:
@@ -187,11 +188,14 @@ class Node:
         made = prover.prove([TransferRequest(txs[i].witness, list(txs[i].public_signals), txs[i].ext_data, ())
                              for i in requests], skip_invalid=True)
         for i, tx in zip(requests, made):
-            out[i] = tx if tx is not None else PrivateTransfer({}, list(txs[i].public_signals), txs[i].ext_data)
-        for i in idx:
-            if txs[i].proof is not None:
-                out[i] = PrivateTransfer(txs[i].proof, list(txs[i].public_signals), txs[i].ext_data)
-        to_verify = [i for i in idx if out[i].proof]
+            if tx is None:  # the circuit rejected the request: stays unverified (InvalidProof)
+                out[i] = PrivateTransfer({}, list(txs[i].public_signals), txs[i].ext_data)
+            else:  # made here from an r1cs-checked witness: valid by construction, not verified again
+                out[i] = tx
+                tx.proof_verified = True
+        to_verify = [i for i in idx if txs[i].proof is not None]
+        for i in to_verify:
+            out[i] = PrivateTransfer(txs[i].proof, list(txs[i].public_signals), txs[i].ext_data)
         if to_verify:
             verify_transfers(prover.verification_key, [out[i] for i in to_verify])
         for i in idx:

@@ -192,8 +192,8 @@ class ShieldedPool:
         for out in outputs:
             for nf in out.nullifiers:
                 acc = hashlib.sha256(NULLIFIER_TAG + acc + nf.to_bytes(32, "big")).digest()
-        start = self.tree.append_batch([c for out in outputs for c in out.commitments])
         new = [c for out in outputs for c in out.commitments]
+        start = self.tree.append_batch(new)
         extra: dict = {f"{LEAF_PREFIX}{start + k:010d}": f"{c:064x}" for k, c in enumerate(new)}
         recent = self.recent + [self.tree.root]
         for old in recent[: max(0, len(recent) - self.root_history)]:
