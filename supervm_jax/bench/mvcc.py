@@ -6,8 +6,12 @@ n is the number of accounts. Every timing is seconds per block, execution plus c
 store (so both see the same store size and garbage-collector history).
 
 Cases:
-    p2p-<n>               `P2P_TXS` random transfers over n accounts, the configured worker count
-                          (SUPERVM_NUM_THREADS, default os.cpu_count()).
+    p2p-native-<n>-w<k>   `P2P_TXS` random transfers over n accounts (n in `NATIVE_SIZES`) on the
+                          native Block-STM (`mvcc.native`), k = 1, 2, 8 threads; extra fields give
+                          the per-stage split (convert_s, execute_s, commit_s: medians, seconds per
+                          block) and execute_speedup_vs_w1 (the execute stage against 1 thread).
+    p2p-<n>               the same transfers on the Python Block-STM (`native=False`), the
+                          configured worker count (SUPERVM_NUM_THREADS, default os.cpu_count()).
     p2p-<n>-w1            the same block on one worker: the cost of the Block-STM machinery.
     p2p-latency-<n>-w<k>  storage latency (for n >= 100): the first read of each key in a block
                           sleeps 20-100 µs (fixed per key), as grevm's benchmark does; k = 2, 4, 8.
@@ -33,11 +37,14 @@ import jax.numpy as jnp
 from supervm_jax.bench import harness
 from supervm_jax.config import load_config
 from supervm_jax.mvcc import MVCCStore, ParallelExecutor, SerialExecutor, Transfer, balance_key, nonce_key
+from supervm_jax.mvcc import native as mvcc_native
 
 DEFAULT_SIZES = [2, 10, 100, 1000, 10000]
 P2P_TXS = 10_000
 JAX_TXS = 2_000
 LATENCY_WORKERS = (2, 4, 8)
+NATIVE_SIZES = (2, 100, 10_000)
+NATIVE_WORKERS = (1, 2, 8)
 JAX_WORKERS = (2, 4)
 VARIANT_MIN_ACCOUNTS = 100
 VARIANT_REPEATS = 3
@@ -122,21 +129,23 @@ def _transfers(accounts: int, count: int, rng: random.Random) -> list[Transfer]:
 
 
 def _compare(case: str, accounts: int, store, make_block, workers: int, repeats: int | None,
-             peer_s: float | None = None) -> tuple[harness.Record, float]:
-    """Times ours (`workers` threads) and, unless `peer_s` is given, the serial executor: after a
-    warm-up block each, `repeats` rounds of one block each, alternating, so that both see the same
-    store and garbage-collector history; medians."""
+             peer_s: float | None = None, native: bool = False) -> tuple[harness.Record, float]:
+    """Times ours (`workers` threads; the native Block-STM when `native`, else the Python one) and,
+    unless `peer_s` is given, the serial executor: after a warm-up block each, `repeats` rounds of
+    one block each, alternating, so that both see the same store and garbage-collector history;
+    medians."""
     rng = random.Random(f"{case}-{workers}")
     repeats = repeats or harness.REPEATS
     serial = SerialExecutor(store) if peer_s is None else None
     ours_blocks = [make_block(rng) for _ in range(repeats + 1)]  # generated before timing
     peer_blocks = [make_block(rng) for _ in range(repeats + 1)] if serial is not None else []
-    ours_times, peer_times = [], []
-    with ParallelExecutor(store, workers, sequential_below=0) as ours:
+    ours_times, peer_times, stages = [], [], []
+    with ParallelExecutor(store, workers, sequential_below=0, native=native) as ours:
         for round_ in range(repeats + 1):
             start = time.perf_counter()
             ours.execute_block(ours_blocks[round_])
             ours_times.append(time.perf_counter() - start)
+            stages.append(ours.last_stats.timings)
             if serial is not None:
                 start = time.perf_counter()
                 serial.execute_block(peer_blocks[round_])
@@ -149,8 +158,11 @@ def _compare(case: str, accounts: int, store, make_block, workers: int, repeats:
     record = harness.Record(
         suite="mvcc", case=case, n=accounts, ours_s=ours_s, peer="serial", peer_s=peer_s,
         extra={"tps": txs / ours_s, "exec_per_tx": stats.executions / txs, "val_per_tx": stats.validations / txs,
-               "workers": workers, "txs": txs},
+               "workers": workers, "txs": txs, "native_txs": stats.native},
     )
+    if native:
+        for stage in ("convert_s", "execute_s", "commit_s"):
+            record.extra[stage] = statistics.median(t[stage] for t in stages[1:])
     harness.log(f"{case:24s} workers={workers} ours {ours_s * 1e3:8.1f} ms  serial {peer_s * 1e3:8.1f} ms  "
                 f"{txs / ours_s:9.0f} tx/s  exec/tx {record.extra['exec_per_tx']:.2f}  "
                 f"val/tx {record.extra['val_per_tx']:.2f}")
@@ -171,6 +183,14 @@ def run(sizes: list[int]) -> Iterator[harness.Record]:
         def p2p(rng, accounts=accounts):
             return _transfers(accounts, P2P_TXS, rng)
 
+        if accounts in NATIVE_SIZES and mvcc_native.available():
+            serial_s = one_thread = None
+            for k in NATIVE_WORKERS:
+                record, serial_s = _compare(f"p2p-native-{accounts}-w{k}", accounts, store, p2p, k, None, serial_s,
+                                            native=True)
+                one_thread = one_thread or record.extra["execute_s"]
+                record.extra["execute_speedup_vs_w1"] = one_thread / record.extra["execute_s"]
+                yield record
         record, serial_s = _compare(f"p2p-{accounts}", accounts, store, p2p, workers, None)
         yield record
         yield _compare(f"p2p-{accounts}-w1", accounts, store, p2p, 1, None, serial_s)[0]

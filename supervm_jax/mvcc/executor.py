@@ -15,14 +15,15 @@ import dataclasses
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from supervm_jax.config import Config, load_config
-from supervm_jax.mvcc import numa
+from supervm_jax.mvcc import native, numa
 from supervm_jax.mvcc.mvmemory import STORAGE, Estimate, MVMemory
 from supervm_jax.mvcc.scheduler import VALIDATE, Pacer, Scheduler
-from supervm_jax.mvcc.transactions import VALUE_TYPES, Receipt, Transaction, check_write
+from supervm_jax.mvcc.transactions import VALUE_TYPES, Receipt, Transaction, check_write, failure_reason
 
 _MISSING = object()
 
@@ -31,14 +32,14 @@ class _Blocked(BaseException):
     """Unwinds a transaction that read an ESTIMATE (BaseException so `except Exception` won't eat it)."""
 
 
-def _reason(err: Exception) -> str:
-    return f"{type(err).__name__}: {err}"
-
-
 def _check_transactions(txs: Sequence[Any]) -> None:
-    for index, tx in enumerate(txs):
-        if not callable(getattr(tx, "execute", None)):
-            raise TypeError(f"transaction {index} ({type(tx).__name__}) has no execute(ctx) method")
+    """TypeError naming the first item without an ``execute`` method (checked once per class
+    when the class has one)."""
+    for cls in set(map(type, txs)):
+        if not callable(getattr(cls, "execute", None)):
+            for index, tx in enumerate(txs):
+                if not callable(getattr(tx, "execute", None)):
+                    raise TypeError(f"transaction {index} ({type(tx).__name__}) has no execute(ctx) method")
 
 
 class BlockView:
@@ -76,18 +77,55 @@ class BlockView:
             mine.release()
         return value
 
+    def get_many(self, keys: Sequence[str]) -> list:
+        """Values of `keys` in order (None when absent): cached ones from the cache, the rest from
+        the snapshot in one batch (``get_many`` when it has one). For a block's only reader, as the
+        native path is: concurrent misses of the same key are not coalesced here."""
+        cache = self._cache
+        missing = [key for key in keys if key not in cache]
+        if missing:
+            fetch = getattr(self._snapshot, "get_many", None)
+            values = fetch(missing) if fetch is not None else [self._snapshot.get(key) for key in missing]
+            cache.update(zip(missing, values))
+        return [cache[key] for key in keys]
+
+
+class _OverlayView:
+    """The state after earlier runs of a block: their writes (`overlay`, None = deleted) over the
+    pre-block `view`. The base a later run of a mixed block executes against."""
+
+    __slots__ = ("_overlay", "_view")
+
+    def __init__(self, overlay: dict, view: BlockView):
+        self._overlay = overlay
+        self._view = view
+
+    def get(self, key: str):
+        value = self._overlay.get(key, _MISSING)
+        return self._view.get(key) if value is _MISSING else value
+
+    def get_many(self, keys: Sequence[str]) -> list:
+        overlay = self._overlay
+        base = self._view.get_many([key for key in keys if key not in overlay])
+        fetched = iter(base)
+        return [overlay[key] if key in overlay else next(fetched) for key in keys]
+
 
 @dataclasses.dataclass(frozen=True)
 class ExecutionStats:
     """Work done for one block: `executions` and `validations` count transaction runs (every
     incarnation) and read-set validations; `workers` threads ran it (1 and `sequential` for the
-    serial path)."""
+    serial path). `native` transactions of it ran in C++ (`mvcc.native`). `timings`: seconds per
+    stage of the parallel path — ``convert_s`` (state fetch and conversion to and from the native
+    arrays), ``execute_s`` (native and Python execution), ``commit_s`` (the store commit)."""
 
     transactions: int
     workers: int
     executions: int
     validations: int
     sequential: bool
+    native: int = 0
+    timings: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
 
 class _SerialContext:
@@ -123,7 +161,7 @@ def _run_serially(store, txs: Sequence[Any], finalize: Finalize | None = None) -
             try:
                 output = tx.execute(ctx)
             except Exception as err:
-                receipts.append(Receipt(index, False, None, _reason(err)))
+                receipts.append(Receipt(index, False, None, failure_reason(err)))
                 continue
             overlay.update(ctx.writes)
             receipts.append(Receipt(index, True, output))
@@ -236,7 +274,7 @@ def _execute_speculative(block: _Block, index: int, pacer: Pacer | None):
         except _Blocked:
             payload = success = None
         except Exception as err:
-            payload, success = _reason(err), False
+            payload, success = failure_reason(err), False
         if ctx.blocked is None:
             break
         if scheduler.add_dependency(index, ctx.blocked):
@@ -305,7 +343,7 @@ def _run_worker(block: _Block, pacer: Pacer | None) -> None:
                     succeeded[member] = True
                     writes = ctx.writes
                 except Exception as err:
-                    payloads[member] = _reason(err)
+                    payloads[member] = failure_reason(err)
                     succeeded[member] = False
                     writes = {}
                 if writes and not wrote_new_location:
@@ -392,13 +430,15 @@ class ParallelExecutor:
     ``config.parallel.sequential_below``). config: a `supervm_jax.config.Config` (default: loaded
     from the environment). pin: pin each worker to the CPUs of one NUMA node read from `sysfs_root`
     (worker 0 is the thread calling `execute_block`, pinned only while the block runs; ignored on
-    platforms without ``os.sched_setaffinity``).
+    platforms without ``os.sched_setaffinity``). native: run the block's built-in transactions
+    (`Transfer`, the node's signed transfer) in C++ on as many native threads, pinned the same way,
+    when the library is available (`mvcc.native`; False: always the Python Block-STM).
     Raises ValueError for a worker count below 1 or a negative threshold. Close it (or use ``with``)
     to stop the threads.
     """
 
     def __init__(self, store, num_workers: int | None = None, *, sequential_below: int | None = None,
-                 config: Config | None = None, pin: bool = True, sysfs_root: str = "/sys"):
+                 config: Config | None = None, pin: bool = True, sysfs_root: str = "/sys", native: bool = True):
         config = load_config() if config is None else config
         num_workers = config.parallel.num_workers if num_workers is None else num_workers
         sequential_below = config.parallel.sequential_below if sequential_below is None else sequential_below
@@ -413,6 +453,8 @@ class ParallelExecutor:
         self._lock = threading.Lock()
         pin = pin and hasattr(os, "sched_setaffinity")
         cpu_sets = numa.worker_cpu_sets(num_workers, sysfs_root) if pin else [None] * num_workers
+        self._cpu_sets = cpu_sets
+        self.native = native
         self._pool = _WorkerPool(cpu_sets)
 
     def execute_block(self, txs: Iterable[Transaction], *, finalize: Finalize | None = None) -> list[Receipt]:
@@ -438,20 +480,58 @@ class ParallelExecutor:
                 self.last_stats = ExecutionStats(len(txs), 1, len(txs), 0, True)
                 return receipts
             with self.store.snapshot() as snapshot:
-                block = _Block(txs, BlockView(snapshot))
+                receipts, writes, stats = self._execute_runs(txs, BlockView(snapshot))
+                writes = _with_extra(writes, receipts, finalize)
+                start = time.perf_counter()
+                self.store.commit(writes, base_height=snapshot.height)
+                stats.timings["commit_s"] = time.perf_counter() - start
+            self.last_stats = stats
+        return receipts
+
+    def _execute_runs(self, txs: list, view: BlockView) -> tuple[list[Receipt], dict, ExecutionStats]:
+        """Executes the block run by run (`native.split_runs`): each run against the state after the
+        runs before it, built-in runs in C++ and the rest in the Python Block-STM. Serial execution
+        is the runs' serial executions one after another, so this equals it. Returns the receipts,
+        the block's write set and its stats."""
+        runs = native.split_runs(txs) if self.native and native.available() else [(0, len(txs), False)]
+        receipts: list[Receipt] = []
+        writes: dict[str, Any] = {}
+        executions = validations = native_txs = 0
+        timings = {"convert_s": 0.0, "execute_s": 0.0}
+        for start, end, is_native in runs:
+            base = _OverlayView(writes, view) if writes else view
+            outcome = None
+            if is_native:
+                outcome = native.execute_run(txs[start:end], base, first_index=start, num_workers=self.num_workers,
+                                             cpu_sets=self._cpu_sets)
+            if outcome is not None:
+                run_receipts, run_writes = outcome.receipts, outcome.writes
+                executions += outcome.executions
+                validations += outcome.validations
+                native_txs += end - start
+                for stage, seconds in outcome.timings.items():
+                    timings[stage] += seconds
+            else:
+                began = time.perf_counter()
+                block = _Block(txs[start:end], base)
                 pacing = self.num_workers > 1
                 self._pool.run([
                     lambda: _run_worker(block, Pacer() if pacing else None) for _ in range(self.num_workers)
                 ])
                 if block.error is not None:
                     raise block.error
-                receipts = [
-                    Receipt(index, True, payload) if success else Receipt(index, False, None, payload)
-                    for index, (success, payload) in enumerate(zip(block.succeeded, block.payloads))
+                run_receipts = [
+                    Receipt(start + i, True, payload) if success else Receipt(start + i, False, None, payload)
+                    for i, (success, payload) in enumerate(zip(block.succeeded, block.payloads))
                 ]
-                self.store.commit(_with_extra(block.state, receipts, finalize), base_height=snapshot.height)
-            self.last_stats = ExecutionStats(len(txs), self.num_workers, block.executions, block.validations, False)
-        return receipts
+                run_writes = block.state
+                executions += block.executions
+                validations += block.validations
+                timings["execute_s"] += time.perf_counter() - began
+            receipts.extend(run_receipts)
+            writes.update(run_writes)
+        stats = ExecutionStats(len(txs), self.num_workers, executions, validations, False, native_txs, timings)
+        return receipts, writes, stats
 
     def close(self) -> None:
         """Stops the worker threads (idempotent)."""

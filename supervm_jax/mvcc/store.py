@@ -39,7 +39,7 @@ from collections.abc import Iterator, Mapping
 from sortedcontainers import SortedDict
 
 from supervm_jax.mvcc.persistence import SqliteState
-from supervm_jax.mvcc.transactions import check_write
+from supervm_jax.mvcc.transactions import VALUE_TYPES, check_write
 
 MAX_SHARDS = 4096
 
@@ -106,6 +106,18 @@ class Snapshot:
             raise ValueError("snapshot is closed")
         chain = self._shards[hash(key) & self._mask].keys.get(key)
         return None if chain is None else chain.at(self.height)
+
+    def get_many(self, keys) -> list[int | str | bytes | None]:
+        """`get` of each of `keys`, in order (one call for a block's whole read set)."""
+        if not self._open:
+            raise ValueError("snapshot is closed")
+        shards, mask, height = self._shards, self._mask, self.height
+        values = []
+        append = values.append
+        for key in keys:
+            chain = shards[hash(key) & mask].keys.get(key)
+            append(None if chain is None else chain.at(height))
+        return values
 
     def scan(self, start: str | None = None, stop: str | None = None, *, prefix: str | None = None
              ) -> Iterator[tuple[str, int | str | bytes]]:
@@ -218,7 +230,8 @@ class MVCCStore:
         With a path, returns after the block is durable. All keys become visible together.
         """
         for key, value in writes.items():
-            check_write(key, value)
+            if type(key) is not str or type(value) not in VALUE_TYPES:
+                check_write(key, value)
         with self._commit_lock:
             if self._closed:
                 raise ValueError("store is closed")

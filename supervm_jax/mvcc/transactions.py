@@ -48,6 +48,11 @@ def check_write(key: object, value: object) -> None:
         raise TypeError(f"state values must be int, str, bytes or None, got {type(value).__name__} for {key!r}")
 
 
+def failure_reason(err: Exception) -> str:
+    """A failed transaction's `Receipt.reason`: ``"<ExceptionType>: <message>"``."""
+    return f"{type(err).__name__}: {err}"
+
+
 def balance_key(account: str) -> str:
     """State key of an account's balance (int, smallest unit; missing means 0)."""
     return f"{account}/balance"
@@ -81,6 +86,7 @@ class Transfer:
     """
 
     __slots__ = ("sender", "recipient", "amount", "_sender_balance", "_recipient_balance", "_sender_nonce")
+    native_kind = 0  # `mvcc.native.NATIVE_TRANSFER`: blocks of transfers run in C++ (same receipts)
 
     def __init__(self, sender: str, recipient: str, amount: int):
         if type(sender) is not str or type(recipient) is not str:
@@ -99,11 +105,16 @@ class Transfer:
     def __repr__(self) -> str:
         return f"Transfer({self.sender!r}, {self.recipient!r}, {self.amount})"
 
+    def native_failure(self, status: int | None, balance: int) -> InsufficientFunds:
+        """The exception of a failed run that read `balance` (a transfer fails only one way, so
+        `status`, the native side's code, is not needed)."""
+        return InsufficientFunds(f"{self.sender} holds {balance}, needs {self.amount}")
+
     def execute(self, ctx: Context) -> tuple[int, int]:
         amount = self.amount
         balance = ctx.read(self._sender_balance) or 0
         if balance < amount:
-            raise InsufficientFunds(f"{self.sender} holds {balance}, needs {amount}")
+            raise self.native_failure(None, balance)
         ctx.write(self._sender_balance, balance - amount)
         received = (ctx.read(self._recipient_balance) or 0) + amount
         ctx.write(self._recipient_balance, received)

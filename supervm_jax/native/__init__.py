@@ -12,6 +12,8 @@ the hot loops are therefore also offered as C++ kernels, on 64-bit limbs with 12
   secp256k1 and ed25519;
 * `field_pow.cc`: per-lane a^e for a fixed e over a 256-bit field (the square roots of point
   decompression, `curve/edwards.py`, `curve/weierstrass.py::lift_x`);
+* `blockstm.cc`: Block-STM for the built-in transfers on native threads (`mvcc/native.py`; a plain
+  C function called through ctypes, not an FFI target);
 * `pairing.cc`: the BN254 / BLS12-381 pairing's three device steps (`pairing/`): the multi-Miller
   loop over groups of pairs (`pairing_miller`, bit for bit `miller.miller_loop`: the same
   projective formulas and line scaling, lines multiplied in sparsely), the product of a product's
@@ -48,7 +50,7 @@ import numpy as np
 
 _HERE = Path(__file__).parent
 _SOURCES = [_HERE / "msm_buckets.cc", _HERE / "double_mul.cc", _HERE / "field_pow.cc", _HERE / "pairing.cc",
-            _HERE / "curve_ops.cc"]
+            _HERE / "curve_ops.cc", _HERE / "blockstm.cc"]
 _HEADERS = [_HERE / "field64.h"]
 _TARGET = "supervm_msm_bucket_sums"
 _DOUBLE_MUL_TARGET = "supervm_double_mul"
@@ -91,11 +93,20 @@ def _build() -> Path | None:
 
 
 @functools.lru_cache(maxsize=None)
-def _registered() -> bool:
+def library() -> ctypes.CDLL | None:
+    """The built kernel library loaded through ctypes (None when it cannot be built; callers check
+    `ENABLED` themselves, since tests flip it). Besides the FFI targets it exports plain C functions called with ctypes,
+    which releases the GIL for the call: `blockstm.cc`'s `supervm_blockstm_transfers`
+    (`mvcc.native`)."""
     path = _build()
-    if path is None:
+    return None if path is None else ctypes.cdll.LoadLibrary(str(path))
+
+
+@functools.lru_cache(maxsize=None)
+def _registered() -> bool:
+    lib = library()
+    if lib is None:
         return False
-    lib = ctypes.cdll.LoadLibrary(str(path))
     jax.ffi.register_ffi_target(_TARGET, jax.ffi.pycapsule(lib.SupervmMsmBucketSums), platform="cpu")
     jax.ffi.register_ffi_target(_DOUBLE_MUL_TARGET, jax.ffi.pycapsule(lib.SupervmDoubleMul), platform="cpu")
     jax.ffi.register_ffi_target(_FIELD_POW_TARGET, jax.ffi.pycapsule(lib.SupervmFieldPow), platform="cpu")

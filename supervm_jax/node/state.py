@@ -130,21 +130,23 @@ class AccountState:
         if height != self.height + 1:
             raise RuntimeError(f"block {height} finalized on top of node height {self.height}")
         touched = sorted({key.rsplit("/", 1)[0] for key in writes if key.endswith(("/balance", "/nonce"))})
-        store = self.store
         extra: dict[str, Any] = {}
-        count = store.get(COUNT_KEY) or 0
+        balance_keys, nonce_keys = list(map(balance_key, touched)), list(map(nonce_key, touched))
+        unwritten = [key for key in balance_keys + nonce_keys if key not in writes]
+        with self.store.snapshot() as snap:  # one snapshot, one batch read per kind of key
+            stored_count = snap.get(COUNT_KEY) or 0
+            known = snap.get_many(list(map(index_key, touched)))
+            before = dict(zip(unwritten, snap.get_many(unwritten)))
+        values = {**before, **writes}
+        count = stored_count
         indices, leaves = [], []
-        for account in touched:
-            index = store.get(index_key(account))
+        for account, index, bal, non in zip(touched, known, balance_keys, nonce_keys):
             if index is None:
                 index, count = count, count + 1
                 extra[index_key(account)] = index
-            bal, non = balance_key(account), nonce_key(account)
-            balance = writes[bal] if bal in writes else store.get(bal) or 0
-            nonce = writes[non] if non in writes else store.get(non) or 0
             indices.append(index)
-            leaves.append(account_leaf(account_id(account), balance, nonce))
-        if count != (store.get(COUNT_KEY) or 0):
+            leaves.append(account_leaf(account_id(account), values[bal] or 0, values[non] or 0))
+        if count != stored_count:
             extra[COUNT_KEY] = count
         if indices:
             self.tree.update(indices, leaves)

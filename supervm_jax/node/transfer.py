@@ -11,6 +11,7 @@ the signature is valid (checked in batch on the devices before execution: `sig_o
 from __future__ import annotations
 
 from supervm_jax.mvcc import InsufficientFunds, balance_key, nonce_key
+from supervm_jax.mvcc.native import BAD_NONCE, BAD_SIGNATURE, INSUFFICIENT_FUNDS, NATIVE_NODE_TRANSFER
 from supervm_jax.node.formats import SignedTransfer
 
 
@@ -26,27 +27,40 @@ REASONS = ("BadSignature", "BadNonce", "InsufficientFunds", "Malformed", "Invali
 
 
 class NodeTransfer:
-    """`tx` with its batch-verified signature result, ready for `execute_block`."""
+    """`tx` with its batch-verified signature result, ready for `execute_block`. A built-in
+    transaction (`mvcc.native`): blocks of them execute in C++ with the same receipts."""
 
-    __slots__ = ("tx", "sig_ok", "_sb", "_rb", "_sn")
+    __slots__ = ("tx", "sig_ok", "sender", "recipient", "amount", "nonce", "_sb", "_rb", "_sn")
+    native_kind = NATIVE_NODE_TRANSFER
 
     def __init__(self, tx: SignedTransfer, sig_ok: bool):
         self.tx, self.sig_ok = tx, bool(sig_ok)
-        sender, recipient = tx.sender.hex(), tx.recipient.hex()
-        self._sb, self._rb, self._sn = balance_key(sender), balance_key(recipient), nonce_key(sender)
+        self.sender, self.recipient = tx.sender.hex(), tx.recipient.hex()
+        self.amount, self.nonce = tx.amount, tx.nonce
+        self._sb, self._rb, self._sn = balance_key(self.sender), balance_key(self.recipient), nonce_key(self.sender)
+
+    def native_failure(self, status: int, observed: int) -> Exception:
+        """The exception of a failed run: `status` a `mvcc.native` code, `observed` the nonce
+        (BAD_NONCE) or balance (INSUFFICIENT_FUNDS) it read."""
+        if status == BAD_SIGNATURE:
+            return BadSignature("signature does not verify")
+        if status == BAD_NONCE:
+            return BadNonce(f"nonce {self.nonce}, account expects {observed}")
+        if status == INSUFFICIENT_FUNDS:
+            return InsufficientFunds(f"balance {observed} < amount {self.amount}")
+        raise ValueError(f"no failure has native status {status}")
 
     def execute(self, ctx) -> None:
         if not self.sig_ok:
-            raise BadSignature("signature does not verify")
-        tx = self.tx
+            raise self.native_failure(BAD_SIGNATURE, 0)
         nonce = ctx.read(self._sn) or 0
-        if tx.nonce != nonce:
-            raise BadNonce(f"nonce {tx.nonce}, account expects {nonce}")
+        if self.nonce != nonce:
+            raise self.native_failure(BAD_NONCE, nonce)
         balance = ctx.read(self._sb) or 0
-        if balance < tx.amount:
-            raise InsufficientFunds(f"balance {balance} < amount {tx.amount}")
-        ctx.write(self._sb, balance - tx.amount)
-        ctx.write(self._rb, (ctx.read(self._rb) or 0) + tx.amount)
+        if balance < self.amount:
+            raise self.native_failure(INSUFFICIENT_FUNDS, balance)
+        ctx.write(self._sb, balance - self.amount)
+        ctx.write(self._rb, (ctx.read(self._rb) or 0) + self.amount)
         ctx.write(self._sn, nonce + 1)
 
 

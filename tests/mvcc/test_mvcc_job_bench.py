@@ -28,11 +28,23 @@ def test_bench_suite_rows(monkeypatch):
     monkeypatch.setattr(bench_mvcc, "JAX_TXS", 20)
     monkeypatch.setattr(bench_mvcc, "LATENCY_WORKERS", (2,))
     monkeypatch.setattr(bench_mvcc, "JAX_WORKERS", (2,))
+    monkeypatch.setattr(bench_mvcc, "NATIVE_WORKERS", (1, 2))
     monkeypatch.setattr(harness, "REPEATS", 1)
     rows = [json.loads(record.to_json()) for record in bench_mvcc.run([2, 100])]
-    assert [row["case"] for row in rows] == [
+    native_cases = ["p2p-native-2-w1", "p2p-native-2-w2", "p2p-native-100-w1", "p2p-native-100-w2"]
+    if not bench_mvcc.mvcc_native.available():
+        native_cases = []
+    assert [row["case"] for row in rows if row["case"] not in native_cases] == [
         "p2p-2", "p2p-2-w1", "p2p-100", "p2p-100-w1", "p2p-latency-100-w2", "p2p-jax-100-w2",
     ]
+    native_rows = [row for row in rows if row["case"] in native_cases]
+    assert [row["case"] for row in native_rows] == native_cases
+    for row in native_rows:
+        assert row["native_txs"] == 200 and row["convert_s"] > 0 and row["execute_s"] > 0 and row["commit_s"] > 0
+        assert row["execute_speedup_vs_w1"] > 0
+    for row in rows:
+        if row["case"] not in native_cases:
+            assert row["native_txs"] == 0
     for row in rows:
         assert row["suite"] == "mvcc" and row["peer"] == "serial" and row["ours_s"] > 0 and row["peer_s"] > 0
         assert row["tps"] > 0 and row.get("jax_threads_speedup", 1) > 0 and row["exec_per_tx"] >= 1 and row["val_per_tx"] >= 0 and row["workers"] >= 1
