@@ -64,8 +64,11 @@ def split_runs(txs: Sequence[Any]) -> list[tuple[int, int, bool]]:
     """The block as consecutive (start, end, native) runs: maximal runs of built-in transactions
     are native when they are the whole block or at least `MIN_RUN` long; the rest, merged with
     their neighbours, are Python runs. Runs cover the block in order."""
+    n = len(txs)
+    if n and all(hasattr(cls, "native_kind") for cls in set(map(type, txs))):
+        return [(0, n, True)]  # the common case, decided per class
     runs: list[tuple[int, int, bool]] = []
-    start, n = 0, len(txs)
+    start = 0
     while start < n:
         end = start
         while end < n and hasattr(type(txs[end]), "native_kind"):

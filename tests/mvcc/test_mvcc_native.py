@@ -91,8 +91,11 @@ def blocks_of_transfers(draw):
     plain = st.builds(lambda s, r, a: Transfer(account(s), account(r), a), ids, ids, st.integers(0, 120))
     signed = st.builds(node_transfer, ids, ids, st.integers(0, 120), st.integers(0, 4),
                        st.sampled_from([True, True, True, False]))
-    kind = draw(st.sampled_from(["plain", "signed", "both"]))
-    tx = {"plain": plain, "signed": signed, "both": st.one_of(plain, signed)}[kind]
+    python = st.builds(lambda a, x, odd: Mint(account(a), x, "odd" if odd else None), ids, st.integers(0, 50),
+                       st.sampled_from([False] * 9 + [True]))
+    kind = draw(st.sampled_from(["plain", "signed", "both", "mixed"]))
+    tx = {"plain": plain, "signed": signed, "both": st.one_of(plain, signed),
+          "mixed": st.one_of(plain, plain, plain, signed, signed, signed, python)}[kind]
     blocks = draw(st.lists(st.lists(tx, min_size=1, max_size=120), min_size=1, max_size=3))
     return genesis, blocks, draw(st.sampled_from(WORKERS))
 
@@ -101,9 +104,13 @@ def blocks_of_transfers(draw):
 @given(blocks_of_transfers())
 def test_native_equals_serial(scenario):
     """Failures (short balances, bad signatures, replayed and future nonces), self-transfers,
-    unknown accounts, zero amounts: receipts and write sets equal serial on every thread count."""
+    unknown accounts, zero amounts, and Python transactions interleaved (runs of 3 built-ins go
+    native): receipts and write sets equal serial on every thread count."""
     genesis, blocks, workers = scenario
-    assert_equals_serial(genesis, blocks, workers)
+    mixed = any(not native.is_builtin(tx) for block in blocks for tx in block)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(native, "MIN_RUN", 3)
+        assert_equals_serial(genesis, blocks, workers, expect_native=not mixed)
 
 
 @pytest.mark.parametrize("chunk", (1, 3, 16, 1000))
