@@ -5,7 +5,6 @@
 Sections and keys (TOML table.key, environment name, type, default):
 
     [parallel] num_workers      SUPERVM_NUM_THREADS          int  os.cpu_count()
-    [parallel] batch_size       SUPERVM_BATCH_SIZE           int  1024
     [parallel] sequential_below SUPERVM_SEQUENTIAL_BELOW     int  32   (blocks smaller than this run serially)
     [mvcc]     shard_count      SUPERVM_MVCC_SHARDS          int  256  (power of two, 1..4096)
     [mvcc]     gc_threads       SUPERVM_MVCC_GC_THREADS      int  1
@@ -57,7 +56,6 @@ def _shard_count(key: str, value: int) -> None:
 @dataclasses.dataclass(frozen=True)
 class ParallelConfig:
     num_workers: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)
-    batch_size: int = 1024
     sequential_below: int = 32
 
 
@@ -84,7 +82,6 @@ class Config:
 # section.key -> (environment variable, type, range check or None)
 _SCHEMA: dict[str, tuple[str, type, Any]] = {
     "parallel.num_workers": ("SUPERVM_NUM_THREADS", int, _positive),
-    "parallel.batch_size": ("SUPERVM_BATCH_SIZE", int, _positive),
     "parallel.sequential_below": ("SUPERVM_SEQUENTIAL_BELOW", int, _non_negative),
     "mvcc.shard_count": ("SUPERVM_MVCC_SHARDS", int, _shard_count),
     "mvcc.gc_threads": ("SUPERVM_MVCC_GC_THREADS", int, _non_negative),
