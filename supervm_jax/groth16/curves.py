@@ -20,6 +20,7 @@ import functools
 from supervm_jax.curve import BLS12_381_G1, BLS12_381_G2, BN254_G1, BN254_G2
 from supervm_jax.curve.weierstrass import ShortWeierstrass
 from supervm_jax.field import PrimeField
+from supervm_jax.groth16.binfile import field_n8
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -45,13 +46,13 @@ class PairingCurve:
 
     @property
     def n8q(self) -> int:
-        """Bytes per base-field element in snarkjs files (a multiple of 8)."""
-        return ((self.q.bit_length() - 1) // 64 + 1) * 8
+        """Bytes per base-field element in snarkjs files (`binfile.field_n8`)."""
+        return field_n8(self.q)
 
     @property
     def n8r(self) -> int:
-        """Bytes per scalar-field element in snarkjs files."""
-        return ((self.r.bit_length() - 1) // 64 + 1) * 8
+        """Bytes per scalar-field element in snarkjs files (`binfile.field_n8`)."""
+        return field_n8(self.r)
 
     @functools.cached_property
     def _two_adicity(self) -> tuple[int, int, int]:
