@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# .installed-core: the package and its dependencies, what `make demo` needs;
+# .installed: that plus the test and bench extras, what `make test` needs.
+CORE_STAMP := $(VENV)/.installed-core
 STAMP := $(VENV)/.installed
 # snarkjs 0.7.6 (+ circom2, circomlib) for the Groth16 cross-checks; tests skip them without npm.
 NODE_PKG := tools/groth16_fixtures
@@ -9,9 +12,13 @@ NODE_STAMP := $(NODE_PKG)/node_modules/.installed
 
 .PHONY: demo test install node clean
 
-$(STAMP): pyproject.toml
+$(CORE_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $(CORE_STAMP)
+
+$(STAMP): $(CORE_STAMP)
 	$(PY) -m pip install -q -e '.[test,bench]'
 	touch $(STAMP)
 
@@ -24,7 +31,7 @@ $(NODE_STAMP): $(NODE_PKG)/package-lock.json
 
 node: $(NODE_STAMP)
 
-demo: $(STAMP)
+demo: $(CORE_STAMP)
 	$(PY) -m supervm_jax.jobs.node
 
 test: $(STAMP) node

@@ -5,13 +5,14 @@
 Sections and keys (TOML table.key, environment name, type, default):
 
     [parallel] num_workers      SUPERVM_NUM_THREADS          int  os.cpu_count()
-    [parallel] batch_size       SUPERVM_BATCH_SIZE           int  1024
     [parallel] sequential_below SUPERVM_SEQUENTIAL_BELOW     int  32   (blocks smaller than this run serially)
     [mvcc]     shard_count      SUPERVM_MVCC_SHARDS          int  256  (power of two, 1..4096)
     [mvcc]     gc_threads       SUPERVM_MVCC_GC_THREADS      int  1
     [mvcc]     path             SUPERVM_MVCC_PATH            str  ""   (empty: in-memory only)
     [devices]  platform         SUPERVM_DEVICES_PLATFORM     str  ""   (empty: JAX's default backend)
     [devices]  count            SUPERVM_DEVICES_COUNT        int  0    (0: every visible device)
+    [devices]  cpu_devices      SUPERVM_CPU_DEVICES          int  0    (JAX CPU devices jobs and benches
+                                                                       create; 0: one per usable core)
 
 Unknown sections or keys, and values of the wrong type or out of range, raise `ConfigError`
 naming the offending key and where it came from.
@@ -22,7 +23,8 @@ Usage::
     cfg = load_config(overrides={"mvcc.shard_count": 1024})
     cfg.mvcc.shard_count
 
-Jobs get `--config=FILE` and `--set=section.key=value` (repeatable) through `define_flags()` /
+Jobs and benches get `--config=FILE`, `--set=section.key=value` (repeatable) and
+`--cpu_devices=N` (same as `--set=devices.cpu_devices=N`) through `define_flags()` /
 `config_from_flags()`.
 """
 
@@ -57,7 +59,6 @@ def _shard_count(key: str, value: int) -> None:
 @dataclasses.dataclass(frozen=True)
 class ParallelConfig:
     num_workers: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)
-    batch_size: int = 1024
     sequential_below: int = 32
 
 
@@ -72,6 +73,7 @@ class MVCCConfig:
 class DevicesConfig:
     platform: str = ""
     count: int = 0
+    cpu_devices: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,13 +86,13 @@ class Config:
 # section.key -> (environment variable, type, range check or None)
 _SCHEMA: dict[str, tuple[str, type, Any]] = {
     "parallel.num_workers": ("SUPERVM_NUM_THREADS", int, _positive),
-    "parallel.batch_size": ("SUPERVM_BATCH_SIZE", int, _positive),
     "parallel.sequential_below": ("SUPERVM_SEQUENTIAL_BELOW", int, _non_negative),
     "mvcc.shard_count": ("SUPERVM_MVCC_SHARDS", int, _shard_count),
     "mvcc.gc_threads": ("SUPERVM_MVCC_GC_THREADS", int, _non_negative),
     "mvcc.path": ("SUPERVM_MVCC_PATH", str, None),
     "devices.platform": ("SUPERVM_DEVICES_PLATFORM", str, None),
     "devices.count": ("SUPERVM_DEVICES_COUNT", int, _non_negative),
+    "devices.cpu_devices": ("SUPERVM_CPU_DEVICES", int, _non_negative),
 }
 ENV_NAMES = {key: env for key, (env, _, _) in _SCHEMA.items()}
 
@@ -164,18 +166,42 @@ def load_config(
     )
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def cpu_devices_to_create(cfg: Config, environ: Mapping[str, str] | None = None) -> int | None:
+    """How many CPU devices JAX should create for a job or bench, or None to leave JAX alone.
+
+    None when the user already chose in JAX's own terms: ``--xla_force_host_platform_device_count``
+    in ``XLA_FLAGS`` or ``JAX_NUM_CPU_DEVICES`` in `environ` (default os.environ). Otherwise
+    ``cfg.devices.cpu_devices``, where 0 means `usable_cores()`.
+    """
+    environ = os.environ if environ is None else environ
+    if "xla_force_host_platform_device_count" in environ.get("XLA_FLAGS", "") or "JAX_NUM_CPU_DEVICES" in environ:
+        return None
+    return cfg.devices.cpu_devices or usable_cores()
+
+
 def define_flags() -> None:
-    """Defines `--config` and `--set` absl flags (idempotent)."""
+    """Defines the `--config`, `--set` and `--cpu_devices` absl flags (idempotent)."""
     from absl import flags
 
     if "config" not in flags.FLAGS:
         flags.DEFINE_string("config", None, "TOML configuration file (see supervm_jax.config).")
     if "set" not in flags.FLAGS:
         flags.DEFINE_multi_string("set", [], "Override one key: --set=section.key=value (repeatable).")
+    if "cpu_devices" not in flags.FLAGS:
+        flags.DEFINE_integer("cpu_devices", None, "JAX CPU devices to create (devices.cpu_devices; 0: one per "
+                             "core). Ignored when XLA_FLAGS sets --xla_force_host_platform_device_count.")
 
 
 def config_from_flags() -> Config:
-    """Loads the configuration with absl `--config` and `--set` on top of file and environment."""
+    """Loads the configuration with absl `--config`, `--set` and `--cpu_devices` on top of file and
+    environment (`--cpu_devices` last)."""
     from absl import flags
 
     overrides = {}
@@ -184,4 +210,6 @@ def config_from_flags() -> Config:
         if not sep:
             raise ConfigError(f"--set expects section.key=value, got {item!r}")
         overrides[key.strip()] = value.strip()
+    if flags.FLAGS.cpu_devices is not None:
+        overrides["devices.cpu_devices"] = flags.FLAGS.cpu_devices
     return load_config(flags.FLAGS.config, overrides=overrides)

@@ -4,7 +4,8 @@ ours: the jitted kernel on device-resident, already padded inputs (sharded over 
 `shard_map` when there is more than one); case "*.e2e" times the host API instead (numpy in,
 numpy out: padding, transfers and kernel). Peers, in the same process: hashlib SHA-256 and
 pycryptodome Keccak-256 in a Python loop over 64-byte `bytes`; for Poseidon(2) the native
-`light-poseidon` bindings (`pip install light-poseidon`, Rust, circom-compatible) when installed, and
+`light-poseidon` bindings (module `light_poseidon_python`, from the distribution `light-poseidon` in the
+`bench` extra; Rust, circom-compatible) when installed, and
 the plain Python-int reference ("python-int"). Peers run at min(n, PEER_N) and are scaled linearly.
 Poseidon runs at most POSEIDON_MAX_N hashes (reported `n` is the size actually run).
 """
@@ -58,7 +59,7 @@ def _poseidon_peers(inputs: list[list[int]]) -> dict[str, Callable[[], object]]:
         assert int(hasher.hash([1, 2]), 16) == pc.hash_reference([1, 2])
         peers["light-poseidon"] = lambda: [hasher.hash(x) for x in inputs]
     except ImportError:
-        harness.log("light-poseidon not installed (pip install light-poseidon); skipping that peer")
+        harness.log("light_poseidon_python not installed (pip install light-poseidon); skipping that peer")
     peers["python-int"] = lambda: [pc.hash_reference(x) for x in inputs]
     return peers
 

@@ -68,7 +68,7 @@ def run(sizes: list[int]) -> Iterator[harness.Record]:
             def peer_fn(a: int, b: int) -> int:
                 return int(hasher.hash_bytes_be([a.to_bytes(32, "big"), b.to_bytes(32, "big")]), 16)
         except ImportError:
-            harness.log("light-poseidon not installed; Poseidon tree peer is python-int")
+            harness.log("light_poseidon_python not installed (pip install light-poseidon); Poseidon tree peer is python-int")
         peer_s = harness.peer_time(lambda: _python_tree(ints[:n_peer], peer_fn), n_peer, n_pos)
         yield harness.Record("merkle", "poseidon.root", n_pos, ours_s, peer, peer_s, compile_s,
                              extra={"node_hashes_per_s": (n_pos - 1) / ours_s, "peer_n": n_peer})

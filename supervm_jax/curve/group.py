@@ -25,6 +25,7 @@ from jax import lax
 
 from supervm_jax import native
 from supervm_jax.pmap.compat import with_x64
+from supervm_jax.pmap.sharding import pow2_bucket
 
 # -- generic kernels (written against curve.kernel) -------------------------------------------------
 
@@ -93,10 +94,6 @@ GENERIC_KERNELS = {"scalar_mul_bits": scalar_mul_bits, "in_subgroup": in_subgrou
 MIN_BUCKET = 64  # batches up to 64 share one compiled kernel (compiles cost seconds, small batches microseconds)
 
 
-def _bucket(n: int) -> int:
-    return max(MIN_BUCKET, 1 << max(n - 1, 0).bit_length())
-
-
 class Group:
     """Base of the curve parameter objects: the padded, jitted public methods over a group's kernels.
 
@@ -144,7 +141,7 @@ class Group:
     def _run(self, name: str, *arrays: jax.Array, extra: tuple = ()) -> jax.Array:
         """Runs a jitted kernel with the batch padded to a power-of-two bucket (fewer compiles)."""
         n = self._check(*arrays)
-        size = _bucket(n)
+        size = pow2_bucket(n, MIN_BUCKET)
         padded = [jnp.pad(jnp.asarray(x), [(0, 0)] * (x.ndim - 1) + [(0, size - n)]) for x in arrays]
         padded_extra = [jnp.pad(e, [(0, 0)] * (e.ndim - 1) + [(0, size - n)]) if e.shape[-1] == n and n != 1 else e
                         for e in extra]
@@ -254,7 +251,7 @@ class Group:
         from supervm_jax.pmap.sharding import device_mesh, padded_length
 
         mesh = mesh or device_mesh()
-        chunk = padded_length(min(_bucket(n), self.GENERATOR_CHUNK), mesh.size)
+        chunk = padded_length(min(pow2_bucket(n, MIN_BUCKET), self.GENERATOR_CHUNK), mesh.size)
         total = -(-n // chunk) * chunk
         if total > n:  # pad with the scalar 1 (never the identity: keeps the batch inversion clean)
             pad = np.zeros((digits.shape[0], total - n), np.int32)

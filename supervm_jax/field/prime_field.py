@@ -25,6 +25,7 @@ import numpy as np
 
 from supervm_jax.field import montgomery as mont
 from supervm_jax.pmap.compat import with_x64
+from supervm_jax.pmap.sharding import pow2_bucket
 
 _KERNELS = {
     "add": mont.add,
@@ -205,7 +206,7 @@ class PrimeField(FieldOps):
         """Runs a 1-D-batch kernel with the batch zero-padded to a power-of-two bucket, so host
         conversions of many different sizes reuse a few compiled kernels."""
         n = limbs.shape[1]
-        bucket = max(8, 1 << max(n - 1, 0).bit_length())
+        bucket = pow2_bucket(n, 8)
         padded = np.zeros((limbs.shape[0], bucket), limbs.dtype)
         padded[:, :n] = limbs
         return self._run(name, jnp.asarray(padded))[..., :n]

@@ -22,6 +22,13 @@ from pathlib import Path
 import numpy as np
 
 
+def field_n8(prime: int) -> int:
+    """n8, the bytes per element of the field modulo `prime` in every snarkjs/circom file (`.r1cs`,
+    `.wtns`, `.zkey`): the prime's size rounded up to whole 64-bit words, times 8 (32 for BN254's
+    Fr and Fq and BLS12-381's Fr, 48 for BLS12-381's Fq)."""
+    return ((prime.bit_length() - 1) // 64 + 1) * 8
+
+
 class SnarkjsFileError(ValueError):
     """A snarkjs/circom file is malformed, truncated or does not match what it is used with."""
 

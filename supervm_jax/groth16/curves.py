@@ -5,11 +5,12 @@ A snarkjs file identifies its curve by the base-field prime q (and the scalar pr
 2^384), which is exactly this library's limb representation (`field.montgomery`), so raw zkey limbs
 are used on device without conversion. The point at infinity is stored as x = y = 0.
 
-Evaluation domains follow ffjavascript: with nqr the smallest quadratic non-residue of F_r starting
-from 2 (5 on both curves) and r - 1 = 2^s t, the 2^k-th root of unity is nqr^(t 2^(s-k)); the coset
-shift of the Groth16 quotient is the 2^(k+1)-th root (nqr^2 when k = s). BLS12-381's nqr differs from
-its multiplicative generator 7 (arkworks' choice), so these roots are computed here, not taken from
-`ntt.root_of_unity`.
+Evaluation domains follow snarkjs (ffjavascript), not this library's convention (`ntt.domain`): with
+nqr the smallest quadratic non-residue of F_r starting from 2 (5 on both curves) and r - 1 = 2^s t,
+the 2^k-th root of unity is nqr^(t 2^(s-k)) (`PairingCurve.snarkjs_root_of_unity`); the coset shift
+of the Groth16 quotient is the 2^(k+1)-th root (nqr^2 when k = s; `snarkjs_quotient_shift`). On BN254
+these are the library's roots (nqr = g = 5); on BLS12-381 nqr = 5 differs from the multiplicative
+generator g = 7, so the prover passes them to the NTTs as `root=`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import functools
 from supervm_jax.curve import BLS12_381_G1, BLS12_381_G2, BN254_G1, BN254_G2
 from supervm_jax.curve.weierstrass import ShortWeierstrass
 from supervm_jax.field import PrimeField
+from supervm_jax.groth16.binfile import field_n8
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -45,13 +47,13 @@ class PairingCurve:
 
     @property
     def n8q(self) -> int:
-        """Bytes per base-field element in snarkjs files (a multiple of 8)."""
-        return ((self.q.bit_length() - 1) // 64 + 1) * 8
+        """Bytes per base-field element in snarkjs files (`binfile.field_n8`)."""
+        return field_n8(self.q)
 
     @property
     def n8r(self) -> int:
-        """Bytes per scalar-field element in snarkjs files."""
-        return ((self.r.bit_length() - 1) // 64 + 1) * 8
+        """Bytes per scalar-field element in snarkjs files (`binfile.field_n8`)."""
+        return field_n8(self.r)
 
     @functools.cached_property
     def _two_adicity(self) -> tuple[int, int, int]:
@@ -65,20 +67,21 @@ class PairingCurve:
             s, t = s + 1, t // 2
         return nqr, s, t
 
-    def root_of_unity(self, n: int) -> int:
-        """ffjavascript's primitive n-th root of unity in F_r (n a power of two up to 2^s)."""
+    def snarkjs_root_of_unity(self, n: int) -> int:
+        """snarkjs's (ffjavascript's) primitive n-th root of unity in F_r, nqr^((r-1)/n), for n a power
+        of two up to 2^s; this library's own convention is `ntt.root_of_unity` (g^((r-1)/n))."""
         nqr, s, t = self._two_adicity
         k = n.bit_length() - 1
         if n < 1 or n & (n - 1) or k > s:
             raise ValueError(f"{self.name}: domain size {n} is not a power of two up to 2^{s}")
         return pow(nqr, t << (s - k), self.r)
 
-    def quotient_shift(self, domain_size: int) -> int:
+    def snarkjs_quotient_shift(self, domain_size: int) -> int:
         """The coset shift snarkjs evaluates A*B - C on: the 2n-th root of unity (nqr^2 at n = 2^s)."""
         nqr, s, _ = self._two_adicity
         if domain_size == 1 << s:
             return nqr * nqr % self.r
-        return self.root_of_unity(2 * domain_size)
+        return self.snarkjs_root_of_unity(2 * domain_size)
 
 
 BN128 = PairingCurve("bn128", BN254_G1, BN254_G2, "py_ecc.optimized_bn128")

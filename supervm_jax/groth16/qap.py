@@ -102,7 +102,7 @@ def quotient_scalars(curve: PairingCurve, ab: jax.Array) -> jax.Array:
     """(L, B, 2, n) Montgomery [A_T, B_T] at the n-th roots -> (L, B, n) standard-form H scalars."""
     F = curve.fr
     n = ab.shape[-1]
-    omega, shift = curve.root_of_unity(n), curve.quotient_shift(n)
+    omega, shift = curve.snarkjs_root_of_unity(n), curve.snarkjs_quotient_shift(n)
     product_rows, join = _pointwise_kernel(F.spec)
     with x64_scope():
         abc = product_rows(ab)

@@ -17,7 +17,7 @@ import struct
 
 import numpy as np
 
-from supervm_jax.groth16.binfile import SnarkjsFileError, encode_binfile, read_binfile, write_atomic
+from supervm_jax.groth16.binfile import SnarkjsFileError, encode_binfile, field_n8, read_binfile, write_atomic
 from supervm_jax.field.limbs import first_not_below, limbs_from_ints
 
 
@@ -112,7 +112,7 @@ def read_r1cs(source: str | os.PathLike | bytes, name: str | None = None) -> R1C
 
 def encode_r1cs(r1cs: R1CS) -> bytes:
     """The `.r1cs` (version 1) bytes of a constraint system (label ids = wire ids)."""
-    n8 = 4 * r1cs.a.value.shape[1] if len(r1cs.a) else ((r1cs.prime.bit_length() - 1) // 64 + 1) * 8
+    n8 = 4 * r1cs.a.value.shape[1] if len(r1cs.a) else field_n8(r1cs.prime)
     head = (struct.pack("<I", n8) + r1cs.prime.to_bytes(n8, "little")
             + struct.pack("<IIIIQI", r1cs.n_wires, r1cs.n_pub_out, r1cs.n_pub_in, r1cs.n_prv_in, r1cs.n_labels, r1cs.n_constraints))
     per_row = []

@@ -77,7 +77,7 @@ def lagrange_at(curve: PairingCurve, size: int, tau: int, indices: range | None 
     """[L_i(tau) for i in indices] over the `size`-th roots of unity (ffjavascript's omega):
     L_i(x) = omega^i (x^size - 1) / (size (x - omega^i)). INSECURE-setup helper."""
     r = curve.r
-    omega = curve.root_of_unity(size)
+    omega = curve.snarkjs_root_of_unity(size)
     indices = range(size) if indices is None else indices
     points, x, step = [], pow(omega, indices.start, r), pow(omega, indices.step, r)
     for _ in indices:
@@ -167,7 +167,7 @@ def insecure_setup(r1cs: Any, secrets: InsecureSecrets | tuple | None = None, *,
 
     n_public, n_vars, n_cons = cs.n_public, cs.n_wires, cs.n_constraints
     n = _domain_size(n_cons, n_public)
-    curve.root_of_unity(2 * n)  # raises if the 2n domain does not exist
+    curve.snarkjs_root_of_unity(2 * n)  # raises if the 2n domain does not exist
     lag = lagrange_at(curve, n, tau, range(n_cons + n_public + 1))
     u = _column_sums(cs.a, lag, n_vars, r)
     for s in range(n_public + 1):

@@ -37,6 +37,7 @@ from supervm_jax.groth16.proof_json import (
     CoordinateRangeError, ProofFormatError, parse_proof, parse_public, parse_verification_key,
 )
 from supervm_jax.msm import msm_batch
+from supervm_jax.pmap import pow2_bucket
 
 # Proofs per pairing product of the combined check: each product holds their weighted e(r_i A_i, B_i)
 # and the three key terms, 125 + 3 = 128 pairs. A failing product costs one 4-pair product per proof.
@@ -152,16 +153,12 @@ def _points_valid(key: dict, parsed: list[_Proof | None]) -> np.ndarray:
 
 # -- the pairing checks ---------------------------------------------------------------------------------
 
-def _pow2(n: int) -> int:
-    return 1 << max(n - 1, 0).bit_length()
-
-
 def _g1_sums(curve: PairingCurve, instances: list[list[tuple[Any, int]]]) -> list:
     """[sum_j k_j P_j for each instance of (P_j affine, k_j in [0, r)) pairs], by one `msm_batch`
     call; instances padded with (infinity, 0) to one power-of-two size and a power-of-two count of at
     least MIN_SUM_INSTANCES (few compiled programs)."""
-    size = _pow2(max(len(inst) for inst in instances))
-    count = max(MIN_SUM_INSTANCES, _pow2(len(instances)))
+    size = pow2_bucket(max(len(inst) for inst in instances))
+    count = max(MIN_SUM_INSTANCES, pow2_bucket(len(instances)))
     padded = [inst + [(None, 0)] * (size - len(inst)) for inst in instances] + [[(None, 0)] * size] * (count - len(instances))
     g1 = curve.g1
     points = g1.affine_limbs([p for inst in padded for p, _ in inst]).reshape(g1.point_shape + (count, size))

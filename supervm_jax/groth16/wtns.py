@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from supervm_jax.groth16.binfile import SnarkjsFileError, encode_binfile, read_binfile, write_atomic
+from supervm_jax.groth16.binfile import SnarkjsFileError, encode_binfile, field_n8, read_binfile, write_atomic
 from supervm_jax.field.limbs import first_not_below, ints_from_limbs, limbs_from_ints, limbs_from_le_bytes
 
 
@@ -39,11 +39,7 @@ class Witness:
         for i, v in enumerate(values):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 0 <= v < prime:
                 raise ValueError(f"{name}: witness value {i} = {v!r} is not an int in [0, r)")
-        return cls(prime, limbs_from_ints(values, _n8(prime)), name)
-
-
-def _n8(prime: int) -> int:
-    return ((prime.bit_length() - 1) // 64 + 1) * 8
+        return cls(prime, limbs_from_ints(values, field_n8(prime)), name)
 
 
 def read_wtns(source: str | os.PathLike | bytes, name: str | None = None) -> Witness:

@@ -191,7 +191,7 @@ def read_zkey(source: str | os.PathLike | bytes, name: str | None = None) -> ZKe
     if domain_size < 1 or domain_size & (domain_size - 1):
         raise f.error(2, rd.offset - 4, f"domainSize = {domain_size} is not a power of two")
     try:
-        curve.root_of_unity(domain_size)
+        curve.snarkjs_root_of_unity(domain_size)
     except ValueError as err:
         raise f.error(2, rd.offset - 4, str(err)) from None
     head = {}

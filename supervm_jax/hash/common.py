@@ -18,7 +18,7 @@ import numpy as np
 from jax import lax
 from jax.sharding import Mesh, PartitionSpec
 
-from supervm_jax.pmap import BATCH_AXIS, shard_map, x64_scope
+from supervm_jax.pmap import BATCH_AXIS, pow2_bucket, shard_map, x64_scope
 
 
 def check_messages(msgs, name: str) -> np.ndarray:
@@ -38,7 +38,7 @@ def bucket(n: int) -> int:
     """Padded batch length: a power of two up to 4096, then a multiple of 2^(bit_length(n) - 4)
     (at most 1/8 padding), so a process compiles only a few kernels per octave of batch sizes."""
     if n <= 4096:
-        return max(8, 1 << max(n - 1, 0).bit_length())
+        return pow2_bucket(n, 8)
     step = 1 << (n.bit_length() - 4)
     return -(-n // step) * step
 

@@ -5,6 +5,11 @@ with `config_from_flags` and starts through `run_main`, so a configuration error
 value, unreadable or malformed file), a bad input the job reports as `JobInputError`, or a state
 directory another process holds (`mvcc.StateLockedError`) prints one line ``error: <message>`` to
 stderr and exits with code 2 instead of a traceback.
+
+Before `main` runs, `run_main` gives JAX's CPU backend one device per usable core (or
+``devices.cpu_devices``, ``SUPERVM_CPU_DEVICES``, ``--cpu_devices``), unless ``XLA_FLAGS`` already
+sets ``--xla_force_host_platform_device_count``: see `use_cpu_devices`. The benches
+(``python -m supervm_jax.bench``) start the same way.
 """
 
 from __future__ import annotations
@@ -35,16 +40,38 @@ def config_from_flags() -> Config:
         raise ConfigError(f"config file {flags.FLAGS.config}: not UTF-8 ({err.reason})") from None
 
 
+def use_cpu_devices(cfg: Config) -> None:
+    """Sets ``jax_num_cpu_devices`` to `config.cpu_devices_to_create(cfg)` (one device per usable
+    core by default) unless that is None (the user set XLA_FLAGS' device count or
+    JAX_NUM_CPU_DEVICES) or JAX's backends have already started (then the count is fixed; this is
+    the case when a test calls a job's `main` in its own process).
+
+    Only the CPU backend reads the option: with a GPU as the default backend, jobs still run on the
+    GPUs, and the host platform merely lists that many CPU devices.
+    """
+    import jax
+
+    count = config_lib.cpu_devices_to_create(cfg)
+    if count is None:
+        return
+    try:
+        jax.config.update("jax_num_cpu_devices", count)
+    except RuntimeError:  # JAX refuses a new count once its backends have started
+        pass
+
+
 def run_main(main: Callable[[list[str]], int | None]) -> None:
-    """``absl.app.run(main)``, where a flag that does not parse, or a ConfigError, JobInputError or
-    StateLockedError escaping `main`, becomes ``error: <message>`` on stderr (one line) and exit
-    code 2."""
+    """``absl.app.run(main)`` after `use_cpu_devices`, where a flag that does not parse, or a
+    ConfigError, JobInputError or StateLockedError escaping `main`, becomes ``error: <message>`` on
+    stderr (one line) and exit code 2. `main`'s module must have called
+    `supervm_jax.config.define_flags()`."""
     from absl import app, flags
 
     from supervm_jax.mvcc import StateLockedError
 
     def checked(argv: list[str]) -> int | None:
         try:
+            use_cpu_devices(config_from_flags())
             return main(argv)
         except (ConfigError, JobInputError, StateLockedError) as err:
             message = " ".join(str(err).splitlines())

@@ -37,7 +37,7 @@ from supervm_jax.curve import BN254_G1
 from supervm_jax.curve.weierstrass import ShortWeierstrass
 from supervm_jax.field.limbs import first_not_below
 from supervm_jax.msm.pippenger import combine, window_sums
-from supervm_jax.pmap import BATCH_AXIS, device_mesh, shard_map, x64_scope
+from supervm_jax.pmap import BATCH_AXIS, device_mesh, pow2_bucket, shard_map, x64_scope
 
 MAX_WINDOW = 16
 LANE_TARGET = 2048  # windows x chunks per device: the width of one batched point addition
@@ -133,10 +133,6 @@ def signed_digits(scalars: Sequence[int] | np.ndarray, c: int, windows: int) -> 
     return out.astype(np.int32)
 
 
-def _bucket(n: int) -> int:
-    return max(8, 1 << max(n - 1, 0).bit_length())
-
-
 @functools.lru_cache(maxsize=64)
 def _program(curve: ShortWeierstrass, mesh: Mesh, c: int, chunks: int, native_buckets: bool = False):
     """jit(points (3, *E, B, D*N), digits (B, W, D*N)) -> (3, *E, B) projective sums."""
@@ -178,7 +174,7 @@ def _run(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, c: int,
          chunks: int | None = None) -> list:
     """points (3, *E, B, n), digits (B, W, n) -> list of B affine results (pads both per call)."""
     mesh = mesh or device_mesh()
-    share = _bucket(-(-digits.shape[-1] // mesh.size))
+    share = pow2_bucket(-(-digits.shape[-1] // mesh.size), 8)
     pts = _pad_identity(curve, points, share * mesh.size)
     return _run_padded(curve, pts, digits, c, mesh, chunks)
 
@@ -214,7 +210,7 @@ def msm(points: Any, scalars: Sequence[int], curve: ShortWeierstrass = BN254_G1,
     if n == 0:
         return None
     mesh = mesh or device_mesh()
-    c = window or window_bits(_bucket(-(-n // mesh.size)), curve.scalar_bits)
+    c = window or window_bits(pow2_bucket(-(-n // mesh.size), 8), curve.scalar_bits)
     digits = signed_digits(scalars, c, n_windows(c, curve.scalar_bits))
     return _run(curve, P[..., None, :], digits[None], c, mesh)[0]
 
@@ -249,7 +245,7 @@ def msm_batch(points: Sequence[Any], scalars: Sequence[Sequence[int]], curve: Sh
     if n == 0:
         return [None] * B
     mesh = mesh or device_mesh()
-    c = window or window_bits(_bucket(-(-n // mesh.size)), curve.scalar_bits)
+    c = window or window_bits(pow2_bucket(-(-n // mesh.size), 8), curve.scalar_bits)
     W = n_windows(c, curve.scalar_bits)
     digits = np.stack([signed_digits(s, c, W) for s in scalars])
     return _run(curve, P, digits, c, mesh)

@@ -1,10 +1,14 @@
 """Evaluation domains: roots of unity and power tables for the NTT fields.
 
-A domain of size n = 2^k over a scalar field with 2-adicity s (n <= 2^s) uses the primitive n-th
-root omega_n = g^((r-1)/n), g the field's multiplicative generator, as arkworks chooses (BN254:
-g = 5, s = 28; BLS12-381: g = 7, s = 32). snarkjs/ffjavascript use the smallest non-residue instead,
-which is 5 on both fields: the same roots on BN254, different ones on BLS12-381 (pass `root=` to the
-transforms; `groth16.curves` computes snarkjs's).
+The library's root-of-unity convention (the one every transform uses unless given `root=`): a
+domain of size n = 2^k over a scalar field with 2-adicity s (n <= 2^s) uses the primitive n-th root
+omega_n = g^((r-1)/n), g the field's multiplicative generator, as arkworks chooses (BN254: g = 5,
+s = 28; BLS12-381: g = 7, s = 32); cosets are shifted by g (`coset_generator`).
+
+The snarkjs convention (ffjavascript) uses the smallest quadratic non-residue nqr instead of g, which
+is 5 on both fields: the same roots on BN254, different ones on BLS12-381. Only the Groth16 code
+(prover, setup, `.zkey` checks) uses it, through `groth16.curves.PairingCurve.snarkjs_root_of_unity` and
+`snarkjs_quotient_shift`, passed to the transforms as `root=` / `shift=`.
 
 Power tables (base^0 .. base^(count-1)) are built on device from two host tables of ~sqrt(count)
 entries (base^lo and base^(hi * 2^h)): one Montgomery multiply per entry. Tables are cached per
@@ -48,7 +52,8 @@ def log2_size(field: PrimeField, n: int) -> int:
 
 
 def root_of_unity(field: PrimeField, n: int) -> int:
-    """The primitive n-th root of unity omega_n = g^((r-1)/n) as a Python int."""
+    """The library's primitive n-th root of unity omega_n = g^((r-1)/n) as a Python int (g =
+    `coset_generator(field)`; snarkjs's root is `PairingCurve.snarkjs_root_of_unity`)."""
     log2_size(field, n)
     _, g = TWO_ADICITY[field.name]
     return pow(g, (field.modulus - 1) // n, field.modulus)

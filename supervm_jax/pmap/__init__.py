@@ -12,12 +12,13 @@ from supervm_jax.pmap.sharding import (
     mesh_from_config,
     pad_last_axis,
     padded_length,
+    pow2_bucket,
     run_sharded,
     shard_along_batch,
     shard_batch,
 )
 
 __all__ = [
-    "BATCH_AXIS", "device_mesh", "mesh_from_config", "pad_last_axis", "padded_length", "run_sharded", "shard_along_batch", "shard_batch",
+    "BATCH_AXIS", "device_mesh", "mesh_from_config", "pad_last_axis", "padded_length", "pow2_bucket", "run_sharded", "shard_along_batch", "shard_batch",
     "shard_map", "with_x64", "x64_scope",
 ]

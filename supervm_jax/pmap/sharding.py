@@ -37,6 +37,13 @@ def mesh_from_config(cfg) -> Mesh:
     return device_mesh(cfg.devices.count or None, cfg.devices.platform or None)
 
 
+def pow2_bucket(n: int, minimum: int = 1) -> int:
+    """The padded length of a batch of `n` items: the smallest power of two >= max(n, minimum)
+    (`minimum` itself a power of two). Padding batches to these lengths leaves at most one compiled
+    program per octave of batch sizes; `minimum` lets every small batch share one program."""
+    return max(minimum, 1 << max(n - 1, 0).bit_length())
+
+
 def padded_length(n: int, n_devices: int) -> int:
     """Smallest multiple of n_devices that is >= n (at least n_devices, so every shard is non-empty)."""
     return max(-(-n // n_devices), 1) * n_devices
@@ -102,8 +109,7 @@ MIN_SHARE = 8  # smallest per-device lane count of `run_sharded` (a few compiled
 
 
 def _share(n: int, devices: int, min_share: int) -> int:
-    per = -(-n // devices)
-    return max(min_share, 1 << max(per - 1, 0).bit_length())
+    return pow2_bucket(-(-n // devices), min_share)
 
 
 @functools.lru_cache(maxsize=64)

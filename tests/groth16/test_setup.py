@@ -46,7 +46,7 @@ def test_lagrange_basis():
     tau = InsecureSecrets.default().tau
     lag = lagrange_at(BN128, 8, tau)
     assert sum(lag) % r == 1  # the basis interpolates the constant 1
-    omega = BN128.root_of_unity(8)
+    omega = BN128.snarkjs_root_of_unity(8)
     assert sum(l * pow(omega, i, r) for i, l in enumerate(lag)) % r == tau  # ... and x
     assert lagrange_at(BN128, 8, pow(omega, 3, r)) == [0, 0, 0, 1, 0, 0, 0, 0]
 

@@ -58,7 +58,7 @@ def test_bad_set_value_and_key(job):
                         "got 3")
     assert_config_error(run_job(job, "--set=mvcc.shards=4"), "unknown config key 'mvcc.shards'")
     assert_config_error(run_job(job, "--set=parallel.num_workers"), "--set expects section.key=value")
-    assert_config_error(run_job(job, "--set=parallel.batch_size=many"), "parallel.batch_size", "integer")
+    assert_config_error(run_job(job, "--set=parallel.sequential_below=many"), "parallel.sequential_below", "integer")
 
 
 @pytest.mark.parametrize("job", JOBS)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from supervm_jax.field import BLS12_381_FQ, BN254_FQ
-from supervm_jax.pmap import device_mesh, pad_last_axis, padded_length, shard_along_batch, shard_batch
+from supervm_jax.pmap import device_mesh, pad_last_axis, padded_length, pow2_bucket, shard_along_batch, shard_batch
 
 
 def test_tests_see_eight_devices_on_cpu():
@@ -52,6 +52,11 @@ def test_padding_helpers_and_errors():
         shard_batch(BN254_FQ.kernel("mul"), x, BN254_FQ.from_ints([1]))
     with pytest.raises(ValueError, match="at least one"):
         shard_batch(BN254_FQ.kernel("mul"))
+
+
+def test_pow2_bucket():
+    assert [pow2_bucket(n) for n in (0, 1, 2, 3, 4, 5, 1024, 1025)] == [1, 1, 2, 4, 4, 8, 1024, 2048]
+    assert [pow2_bucket(n, 64) for n in (0, 1, 64, 65)] == [64, 64, 64, 128]
 
 
 def test_pre_sharded_inputs_give_the_same_result(mesh):

@@ -1,15 +1,17 @@
 """Experiment: formulations of the BN254 base-field Montgomery multiply, timed side by side.
 
 Not part of the library; it records how the representation in supervm_jax/field was chosen
-(see docs/PERFORMANCE.md). Run: python tools/field_formulations.py [log2_n]
-All variants: 8 x 32-bit limbs stored as uint32, limb-major (8, n), products widened to uint64.
+(see docs/PERFORMANCE.md). Run from the repository root: python -m experiments.field_formulations
+[log2_n [variant,variant,...]]. All variants: 8 x 32-bit limbs stored as uint32, limb-major (8, n),
+products widened to uint64 (traced inside the library's `x64_scope`, as its own kernels are).
 """
 import sys, time
 import numpy as np
 import jax, jax.numpy as jnp
 from jax import lax
 
-jax.config.update("jax_enable_x64", True)
+from supervm_jax.pmap import x64_scope
+
 P = 0x30644E72E131A029B85045B68181585D97816A916871CA8D3C208C16D87CFD47
 L = 8
 MASK = np.uint64(0xFFFFFFFF)
@@ -272,7 +274,7 @@ def from_limbs(arr):
     return [sum(int(arr[i, k]) << (32 * i) for i in range(L)) for k in range(arr.shape[1])]
 
 
-if __name__ == "__main__":
+def main():
     logn = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     n = 2 ** logn
     rng = np.random.default_rng(1)
@@ -313,3 +315,8 @@ if __name__ == "__main__":
             t0 = time.perf_counter(); f(a, b).block_until_ready(); ts.append(time.perf_counter() - t0)
         t = sorted(ts)[1]
         print(f"{name:32s} ok={ok} first={tc:.2f}s  {t*1e3:.1f} ms  {n/t/1e6:.2f} M mul/s", flush=True)
+
+
+if __name__ == "__main__":
+    with x64_scope():
+        main()

@@ -1,7 +1,7 @@
 """FixedBaseMSM with and without window tables: start-up, first call and steady call times.
 
-    XLA_FLAGS=--xla_force_host_platform_device_count=2 python tools/msm_fixed_base.py 131072 1   # tables
-    XLA_FLAGS=--xla_force_host_platform_device_count=2 python tools/msm_fixed_base.py 131072 0   # bases only
+    XLA_FLAGS=--xla_force_host_platform_device_count=2 python -m experiments.msm_fixed_base 131072 1   # tables
+    XLA_FLAGS=--xla_force_host_platform_device_count=2 python -m experiments.msm_fixed_base 131072 0   # bases only
 
 The numbers behind docs/MSM.md "Fixed-base MSM". Bases are i * G (i = 1..n), scalars pseudo-random
 full-size field elements; the result is not checked here (tests/msm does that).
