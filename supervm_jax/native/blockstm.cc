@@ -133,9 +133,42 @@ struct Entry {
   bool estimate;
 };
 
+// The writers of one location, ascending txn: the first kInline in place (most locations of a
+// block have one or two writers), the rest in a heap vector allocated only when needed.
+class Entries {
+ public:
+  static constexpr size_t kInline = 3;
+  Entry* begin() { return heap_.empty() ? inline_ : heap_.data(); }
+  Entry* end() { return begin() + size_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  Entry& back() { return begin()[size_ - 1]; }
+  void insert(Entry* at, const Entry& e) {
+    size_t pos = size_t(at - begin());
+    if (heap_.empty() && size_ == kInline) heap_.assign(inline_, inline_ + kInline);
+    if (heap_.empty()) {
+      std::copy_backward(inline_ + pos, inline_ + size_, inline_ + size_ + 1);
+      inline_[pos] = e;
+    } else {
+      heap_.insert(heap_.begin() + long(pos), e);
+    }
+    ++size_;
+  }
+  void erase(Entry* at) {
+    std::copy(at + 1, end(), at);
+    --size_;
+    if (!heap_.empty()) heap_.pop_back();
+  }
+
+ private:
+  Entry inline_[kInline];
+  std::vector<Entry> heap_;  // all entries once there are more than kInline
+  size_t size_ = 0;
+};
+
 struct Location {
   SpinLock lock;
-  std::vector<Entry> entries;  // ascending txn
+  Entries entries;
 };
 
 enum ReadKind { FROM_STORAGE, FROM_WRITER, FROM_ESTIMATE };
@@ -154,7 +187,8 @@ struct MVMemory {
   ReadResult read(uint32_t loc, int32_t txn) {
     Location& l = locs[loc];
     std::lock_guard<SpinLock> g(l.lock);
-    for (auto it = l.entries.rbegin(); it != l.entries.rend(); ++it) {
+    for (Entry* it = l.entries.end(); it != l.entries.begin();) {
+      --it;
       if (it->txn < txn)
         return {it->estimate ? FROM_ESTIMATE : FROM_WRITER, it->txn, it->incarnation, it->value};
     }
@@ -552,7 +586,7 @@ extern "C" int supervm_blockstm_transfers(
       }
       for (std::thread& t : threads) t.join();
       for (size_t loc = 0; loc < n_loc; ++loc) {
-        const std::vector<Entry>& entries = memory.locs[loc].entries;
+        Entries& entries = memory.locs[loc].entries;
         if (entries.empty()) continue;
         state[loc] = entries.back().value;
         touched[loc >> 1] |= uint8_t(1u << (loc & 1));
