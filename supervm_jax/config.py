@@ -13,6 +13,10 @@ Sections and keys (TOML table.key, environment name, type, default):
     [devices]  count            SUPERVM_DEVICES_COUNT        int  0    (0: every visible device)
     [devices]  cpu_devices      SUPERVM_CPU_DEVICES          int  0    (JAX CPU devices jobs and benches
                                                                        create; 0: one per usable core)
+    [distributed] coordinator   SUPERVM_COORDINATOR          str  ""   (host:port of process 0's runtime service)
+    [distributed] num_processes SUPERVM_NUM_PROCESSES        int  1    (1: single process, nothing to start)
+    [distributed] process_id    SUPERVM_PROCESS_ID           int  0    (this process, in [0, num_processes))
+    [distributed] timeout_s     SUPERVM_DISTRIBUTED_TIMEOUT  int  120  (seconds to wait for every process to join)
 
 Unknown sections or keys, and values of the wrong type or out of range, raise `ConfigError`
 naming the offending key and where it came from.
@@ -77,10 +81,21 @@ class DevicesConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class DistributedConfig:
+    """JAX multi-process runtime (see `supervm_jax.pmap.distributed.initialize`)."""
+
+    coordinator: str = ""
+    num_processes: int = 1
+    process_id: int = 0
+    timeout_s: int = 120
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     parallel: ParallelConfig = dataclasses.field(default_factory=ParallelConfig)
     mvcc: MVCCConfig = dataclasses.field(default_factory=MVCCConfig)
     devices: DevicesConfig = dataclasses.field(default_factory=DevicesConfig)
+    distributed: DistributedConfig = dataclasses.field(default_factory=DistributedConfig)
 
 
 # section.key -> (environment variable, type, range check or None)
@@ -93,6 +108,10 @@ _SCHEMA: dict[str, tuple[str, type, Any]] = {
     "devices.platform": ("SUPERVM_DEVICES_PLATFORM", str, None),
     "devices.count": ("SUPERVM_DEVICES_COUNT", int, _non_negative),
     "devices.cpu_devices": ("SUPERVM_CPU_DEVICES", int, _non_negative),
+    "distributed.coordinator": ("SUPERVM_COORDINATOR", str, None),
+    "distributed.num_processes": ("SUPERVM_NUM_PROCESSES", int, _positive),
+    "distributed.process_id": ("SUPERVM_PROCESS_ID", int, _non_negative),
+    "distributed.timeout_s": ("SUPERVM_DISTRIBUTED_TIMEOUT", int, _positive),
 }
 ENV_NAMES = {key: env for key, (env, _, _) in _SCHEMA.items()}
 
@@ -163,6 +182,7 @@ def load_config(
         parallel=ParallelConfig(**sections.get("parallel", {})),
         mvcc=MVCCConfig(**sections.get("mvcc", {})),
         devices=DevicesConfig(**sections.get("devices", {})),
+        distributed=DistributedConfig(**sections.get("distributed", {})),
     )
 
 

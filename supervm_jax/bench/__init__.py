@@ -6,4 +6,4 @@ Each suite is a module `supervm_jax.bench.<suite>` exposing `DEFAULT_SIZES` (lis
 Human-readable progress goes to stderr.
 """
 
-SUITES = ("field", "ntt", "mvcc", "hash", "merkle", "msm", "groth16", "sigverify", "node", "verify", "privacy")
+SUITES = ("field", "ntt", "mvcc", "hash", "merkle", "msm", "groth16", "sigverify", "node", "verify", "privacy", "multihost")

@@ -338,11 +338,12 @@ def _generator_comb_program(curve: "Group", mesh, affine: bool):
     from jax.sharding import PartitionSpec
 
     from supervm_jax.pmap.compat import shard_map
+    from supervm_jax.pmap.distributed import mesh_jit
     from supervm_jax.pmap.sharding import BATCH_AXIS
 
     E = len(curve.coords.elem_shape)
     kernel = functools.partial(generator_comb, curve, affine)
     table_spec = PartitionSpec(*([None] * (2 + E)))
     out_spec = PartitionSpec(*([None] * (1 + E) + [BATCH_AXIS]))
-    return jax.jit(shard_map(kernel, mesh=mesh, in_specs=(table_spec, PartitionSpec(None, BATCH_AXIS)),
-                             out_specs=out_spec))
+    return mesh_jit(shard_map(kernel, mesh=mesh, in_specs=(table_spec, PartitionSpec(None, BATCH_AXIS)),
+                              out_specs=out_spec), mesh)

@@ -18,7 +18,7 @@ import numpy as np
 from jax import lax
 from jax.sharding import Mesh, PartitionSpec
 
-from supervm_jax.pmap import BATCH_AXIS, pow2_bucket, shard_map, x64_scope
+from supervm_jax.pmap import BATCH_AXIS, mesh_jit, pow2_bucket, shard_map, x64_scope
 
 
 def check_messages(msgs, name: str) -> np.ndarray:
@@ -58,7 +58,7 @@ def _sharded(fn: Callable, mesh: Mesh, ndims: tuple[int, ...], out_ndim: int, n_
         for i, d in enumerate(ndims)
     )
     out = PartitionSpec(*([None] * (out_ndim - 1) + [BATCH_AXIS]))
-    return jax.jit(shard_map(fn, mesh=mesh, in_specs=specs, out_specs=out))
+    return mesh_jit(shard_map(fn, mesh=mesh, in_specs=specs, out_specs=out), mesh)
 
 
 def run_batched(fn: Callable, *arrays, mesh: Mesh | None = None, n_batched: int = 1, x64: bool = False,

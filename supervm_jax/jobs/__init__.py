@@ -10,6 +10,11 @@ Before `main` runs, `run_main` gives JAX's CPU backend one device per usable cor
 ``devices.cpu_devices``, ``SUPERVM_CPU_DEVICES``, ``--cpu_devices``), unless ``XLA_FLAGS`` already
 sets ``--xla_force_host_platform_device_count``: see `use_cpu_devices`. The benches
 (``python -m supervm_jax.bench``) start the same way.
+
+Every job also takes ``--coordinator=host:port --num_processes=N --process_id=i`` (over the
+``[distributed]`` config section): with N > 1 the job joins JAX's multi-process runtime before
+`main` runs, its mesh spans every process's devices and its JSON summary's ``"devices"`` is the
+global count. Every process runs the same job on the same input (SPMD); docs/DEPLOY.md.
 """
 
 from __future__ import annotations
@@ -61,19 +66,24 @@ def use_cpu_devices(cfg: Config) -> None:
 
 
 def run_main(main: Callable[[list[str]], int | None]) -> None:
-    """``absl.app.run(main)`` after `use_cpu_devices`, where a flag that does not parse, or a
-    ConfigError, JobInputError or StateLockedError escaping `main`, becomes ``error: <message>`` on
-    stderr (one line) and exit code 2. `main`'s module must have called
-    `supervm_jax.config.define_flags()`."""
+    """``absl.app.run(main)`` after `use_cpu_devices` and `start_distributed` (the multi-process
+    runtime), where a flag that does not parse, or a ConfigError, JobInputError, StateLockedError or
+    DistributedError escaping `main`, becomes ``error: <message>`` on stderr (one line) and exit
+    code 2. `main`'s module must have called `supervm_jax.config.define_flags()`."""
     from absl import app, flags
 
     from supervm_jax.mvcc import StateLockedError
 
+    from supervm_jax.pmap.distributed import DistributedError
+
+    define_distributed_flags()
+
     def checked(argv: list[str]) -> int | None:
         try:
             use_cpu_devices(config_from_flags())
+            start_distributed()
             return main(argv)
-        except (ConfigError, JobInputError, StateLockedError) as err:
+        except (ConfigError, JobInputError, StateLockedError, DistributedError) as err:
             message = " ".join(str(err).splitlines())
             print(f"error: {message}", file=sys.stderr, flush=True)
             return CONFIG_ERROR_EXIT
@@ -86,3 +96,32 @@ def run_main(main: Callable[[list[str]], int | None]) -> None:
             sys.exit(CONFIG_ERROR_EXIT)
 
     app.run(checked, flags_parser=parse)
+
+
+# -- multi-process runtime (supervm_jax.pmap.distributed) ------------------------------------------
+
+def define_distributed_flags() -> None:
+    """Defines ``--coordinator``, ``--num_processes`` and ``--process_id`` (idempotent); unset, they
+    fall back to the ``[distributed]`` config section (file, SUPERVM_* environment, ``--set``)."""
+    from absl import flags
+
+    if "coordinator" not in flags.FLAGS:
+        flags.DEFINE_string("coordinator", None, "host:port of process 0's JAX runtime coordinator "
+                            "(default: config distributed.coordinator).")
+    if "num_processes" not in flags.FLAGS:
+        flags.DEFINE_integer("num_processes", None, "Processes of this job, one per host (default: config "
+                             "distributed.num_processes, 1).", lower_bound=1)
+    if "process_id" not in flags.FLAGS:
+        flags.DEFINE_integer("process_id", None, "This process, in [0, num_processes) (default: config "
+                             "distributed.process_id).", lower_bound=0)
+
+
+def start_distributed() -> bool:
+    """Joins the multi-process runtime from the flags over the config (`pmap.distributed.initialize`);
+    False for a single process. Raises ConfigError / DistributedError (exit code 2 in `run_main`)."""
+    from absl import flags
+
+    from supervm_jax.pmap.distributed import initialize
+
+    f = flags.FLAGS
+    return initialize(f.coordinator, f.num_processes, f.process_id, cfg=config_from_flags())

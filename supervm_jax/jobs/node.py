@@ -9,7 +9,8 @@ Without --blocks the workload is generated from --seed, --accounts, --txs_per_bl
 --num_blocks (`node.workload`). With --state=DIR the state is durable (DIR/state.db, sqlite WAL); a
 rerun on the same DIR continues after the last committed block and reaches the same roots.
 stdout: one JSON line per block (stage times, TPS, state root), then a summary line; stderr:
-progress. Bad flags, configuration, genesis or state: one line ``error: ...`` and exit code 2.
+progress. Bad flags, configuration, genesis or state: one line ``error: ...`` and exit code 2. The node
+runs as one process: with --num_processes > 1 it exits 2 (docs/DEPLOY.md).
 """
 
 from __future__ import annotations
@@ -66,6 +67,12 @@ def run() -> None:
     from supervm_jax.node.formats import load_genesis
 
     config = config_from_flags()
+    import jax
+
+    if jax.process_count() > 1:
+        raise JobInputError(f"the node runs as one process (got --num_processes={jax.process_count()}): its "
+                            "device stages are not mirrored across processes yet; run one node per host "
+                            "(docs/DEPLOY.md)")
     if FLAGS.blocks and not FLAGS.genesis:
         raise JobInputError("--blocks needs --genesis")
     path = None
@@ -118,8 +125,6 @@ def run() -> None:
         sys.stderr.write("\n")
         if FLAGS.dump_state:
             _write_atomic(FLAGS.dump_state, json.dumps(node.dump(), indent=1) + "\n")
-        import jax
-
         print(json.dumps({"summary": True, "blocks": n_blocks, "txs": n_txs, "seconds": round(elapsed, 3),
                           "tps": round(n_txs / elapsed, 1) if elapsed and n_txs else None, "height": node.height,
                           "state_root": node.state.state_root.hex(), "devices": jax.device_count()}), flush=True)

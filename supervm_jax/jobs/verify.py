@@ -129,7 +129,7 @@ def main(argv: list[str]) -> int:
     for (name, _, _), valid in zip(inputs, ok):
         print(json.dumps({"proof": name, "valid": bool(valid)}))
     print(json.dumps({"proofs": len(inputs), "valid": int(ok.sum()), "invalid": int((~ok).sum()),
-                      "verify_s": round(verify_s, 3), "curve": curve.name}), flush=True)
+                      "verify_s": round(verify_s, 3), "curve": curve.name, "devices": jax.device_count()}), flush=True)
     return 0 if ok.all() else 1
 
 

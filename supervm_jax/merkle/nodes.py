@@ -32,7 +32,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from supervm_jax.hash import keccak, poseidon, sha256
 from supervm_jax.hash.poseidon_constants import P
-from supervm_jax.pmap import BATCH_AXIS, shard_map, x64_scope
+from supervm_jax.pmap import BATCH_AXIS, collect_target, mesh_jit, shard_map, x64_scope
 
 SMALL_PAIRS = 64  # pairs per device in the smallest chunk (small levels, proofs, appends)
 BUCKET_STEP = 8  # chunk sizes are SMALL_PAIRS * 8^k, up to the hash's `chunk_pairs`
@@ -175,7 +175,7 @@ def _chunk_kernel(name: str, mesh: Mesh | None, pairs_per_device: int):
     if mesh is None:
         return jax.jit(local)
     spec = PartitionSpec(None, BATCH_AXIS)
-    return jax.jit(shard_map(local, mesh=mesh, in_specs=(spec,), out_specs=spec))
+    return mesh_jit(shard_map(local, mesh=mesh, in_specs=(spec,), out_specs=spec), mesh)
 
 
 @functools.lru_cache(maxsize=64)
@@ -189,7 +189,7 @@ def _stacked_kernel(name: str, mesh: Mesh, pairs_per_device: int):
         return h.pair(flat[:, 0::2], flat[:, 1::2]).reshape(x.shape[0], 1, -1)
 
     spec = PartitionSpec(None, BATCH_AXIS, None)
-    return jax.jit(shard_map(local, mesh=mesh, in_specs=(spec,), out_specs=spec))
+    return mesh_jit(shard_map(local, mesh=mesh, in_specs=(spec,), out_specs=spec), mesh)
 
 
 def chunk_sizes(h: NodeHash) -> list[int]:
@@ -231,7 +231,7 @@ def pair_level(h: NodeHash, nodes: jax.Array, mesh: Mesh | None = None) -> jax.A
         kernel = _chunk_kernel(h.name, mesh, size)
         if mesh is None:
             return kernel
-        return _on_device(kernel, NamedSharding(mesh, PartitionSpec(None, BATCH_AXIS)), mesh.devices.flat[0])
+        return _on_device(kernel, NamedSharding(mesh, PartitionSpec(None, BATCH_AXIS)), collect_target(mesh))
 
     with x64_scope():
         return _run_chunks(nodes, m, chunk_sizes(h), devices, kernel_for)
@@ -244,9 +244,10 @@ def pair_level_stacked(h: NodeHash, nodes: jax.Array, mesh: Mesh) -> jax.Array:
         return _run_chunks(nodes, m, chunk_sizes(h), 1, lambda size: _stacked_kernel(h.name, mesh, size))
 
 
-def _on_device(kernel, spread, device):
-    """Scatter the input over the mesh and bring the output to one device: copies, no collectives."""
-    return lambda x: jax.device_put(kernel(jax.device_put(x, spread)), device)
+def _on_device(kernel, spread, target):
+    """Scatter the input over the mesh and bring the output to `target` (`pmap.collect_target`: the
+    mesh's first device, a copy with no collective; replicated when the mesh spans processes)."""
+    return lambda x: jax.device_put(kernel(jax.device_put(x, spread)), target)
 
 
 def interleave(left: jax.Array, right: jax.Array) -> jax.Array:

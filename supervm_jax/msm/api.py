@@ -37,7 +37,7 @@ from supervm_jax.curve import BN254_G1
 from supervm_jax.curve.weierstrass import ShortWeierstrass
 from supervm_jax.field.limbs import first_not_below
 from supervm_jax.msm.pippenger import combine, window_sums
-from supervm_jax.pmap import BATCH_AXIS, device_mesh, pow2_bucket, shard_map, x64_scope
+from supervm_jax.pmap import BATCH_AXIS, device_mesh, mesh_jit, pow2_bucket, shard_map, x64_scope
 
 MAX_WINDOW = 16
 LANE_TARGET = 2048  # windows x chunks per device: the width of one batched point addition
@@ -149,7 +149,7 @@ def _program(curve: ShortWeierstrass, mesh: Mesh, c: int, chunks: int, native_bu
         sums = jnp.moveaxis(sharded(points, digits), 0, -3)  # (3, *E, D, B, W)
         return combine(curve, sums, c=c, native_combine=native_buckets and native.weierstrass_available(curve))
 
-    return jax.jit(run)
+    return mesh_jit(run, mesh)
 
 
 def _points_array(curve: ShortWeierstrass, points: Any, what: str) -> jax.Array:

@@ -25,6 +25,7 @@ from supervm_jax.field import montgomery as mont
 from supervm_jax.ntt import domain, transform
 from supervm_jax.ntt.four_step import grouped_rows_ntt, split_sizes, tables, twiddle
 from supervm_jax.pmap.compat import shard_map, x64_scope
+from supervm_jax.pmap.distributed import mesh_jit
 from supervm_jax.pmap.sharding import BATCH_AXIS, device_mesh
 
 
@@ -58,7 +59,7 @@ def _four_step_sharded(spec: mont.MontgomerySpec, mesh: Mesh, n: int, scaled: bo
 
     sharded = PartitionSpec(None, BATCH_AXIS)
     rep = PartitionSpec()
-    return jax.jit(shard_map(local, mesh=mesh, in_specs=(sharded, rep, rep, sharded), out_specs=sharded))
+    return mesh_jit(shard_map(local, mesh=mesh, in_specs=(sharded, rep, rep, sharded), out_specs=sharded), mesh)
 
 
 def ntt_sharded(

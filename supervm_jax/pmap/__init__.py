@@ -3,9 +3,24 @@
     from supervm_jax.pmap import shard_batch
     from supervm_jax.field import BN254_FQ
     c = shard_batch(BN254_FQ.kernel("mul"), a, b)     # == BN254_FQ.mul(a, b), split over all devices
+
+Several processes (hosts): `initialize(coordinator, num_processes, process_id)` first, then every
+mesh spans all processes' devices and the same calls run unchanged in each process (`distributed`).
 """
 
 from supervm_jax.pmap.compat import shard_map, with_x64, x64_scope
+from supervm_jax.pmap.distributed import (
+    DistributedError,
+    agreed_randbelow,
+    collect_target,
+    from_process_local,
+    initialize,
+    mesh_jit,
+    reset_traffic,
+    spans_processes,
+    to_host,
+    traffic,
+)
 from supervm_jax.pmap.sharding import (
     BATCH_AXIS,
     device_mesh,
@@ -21,4 +36,6 @@ from supervm_jax.pmap.sharding import (
 __all__ = [
     "BATCH_AXIS", "device_mesh", "mesh_from_config", "pad_last_axis", "padded_length", "pow2_bucket", "run_sharded", "shard_along_batch", "shard_batch",
     "shard_map", "with_x64", "x64_scope",
+    "DistributedError", "agreed_randbelow", "collect_target", "from_process_local", "initialize", "mesh_jit", "reset_traffic",
+    "spans_processes", "to_host", "traffic",
 ]

@@ -18,6 +18,7 @@ import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
 from supervm_jax.pmap.compat import shard_map, x64_scope
+from supervm_jax.pmap.distributed import mesh_jit
 
 BATCH_AXIS = "batch"
 
@@ -68,7 +69,7 @@ def _sharded_callable(kernel: Callable, mesh: Mesh, in_ndims: tuple[int, ...], o
         out_specs = _last_axis_spec(out_ndims)
     else:
         out_specs = tuple(_last_axis_spec(d) for d in out_ndims)
-    return jax.jit(shard_map(kernel, mesh=mesh, in_specs=in_specs, out_specs=out_specs))
+    return mesh_jit(shard_map(kernel, mesh=mesh, in_specs=in_specs, out_specs=out_specs), mesh)
 
 
 def shard_along_batch(x: jax.Array, mesh: Mesh) -> jax.Array:
@@ -116,7 +117,7 @@ def _share(n: int, devices: int, min_share: int) -> int:
 def _replicated_and_batched(kernel: Callable, mesh: Mesh, n_replicated: int, batched_ndims: tuple[int, ...], out_ndim: int):
     rep = tuple(PartitionSpec() for _ in range(n_replicated))
     bat = tuple(_last_axis_spec(d) for d in batched_ndims)
-    return jax.jit(shard_map(kernel, mesh=mesh, in_specs=rep + bat, out_specs=_last_axis_spec(out_ndim)))
+    return mesh_jit(shard_map(kernel, mesh=mesh, in_specs=rep + bat, out_specs=_last_axis_spec(out_ndim)), mesh)
 
 
 def run_sharded(kernel: Callable, replicated: tuple, batched: tuple, *, mesh: Mesh | None = None,

@@ -16,7 +16,8 @@ Differences between the rules (each is a test): zip215 accepts small-order A and
 A and R, and signatures that hold only up to a torsion component; rfc8032 rejects all of these.
 
 Methods: ``"single"`` checks every signature by its own double-scalar multiplication
-(`kernels.double_mul`). ``"batch"`` (zip215 only) draws 128-bit z_i from `secrets` and checks
+(`kernels.double_mul`). ``"batch"`` (zip215 only) draws 128-bit z_i from `secrets` (on a
+multi-process mesh process 0's draw, on every process: `pmap.agreed_randbelow`) and checks
 [8](-(sum z_i S_i) B + sum z_i R_i + sum (z_i k_i) A_i) = 0 with one MSM over 2n + 1 points; if it
 fails, every signature is checked singly, so the results are always the single results (the
 cofactored batch equation is exactly as strict as the cofactored single one). ``"auto"`` takes the
@@ -27,14 +28,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import secrets
 
 import jax.numpy as jnp
 import numpy as np
 
 from supervm_jax.curve import ED25519
 from supervm_jax.msm import msm
-from supervm_jax.pmap import device_mesh
+from supervm_jax.pmap import agreed_randbelow, device_mesh
 from supervm_jax.sigverify import inputs
 from supervm_jax.sigverify.kernels import (
     comb_digits,
@@ -134,7 +134,7 @@ def _single_kernel(cofactored: bool, native_kernel: bool):
 
 def _batch_equation_holds(A, R, s: list[int], k: list[int], mesh) -> bool:
     """[8](-(sum z_i s_i) B + sum z_i R_i + sum (z_i k_i) A_i) = 0 for fresh random 128-bit z_i."""
-    z = [1 + secrets.randbelow((1 << 128) - 1) for _ in s]
+    z = [1 + v for v in agreed_randbelow((1 << 128) - 1, len(s))]  # one z per lane on every process
     b_coeff = -sum(zi * si for zi, si in zip(z, s)) % L
     scalars = z + [zi * ki % L for zi, ki in zip(z, k)] + [b_coeff]
     points = jnp.concatenate([R, A, _base_point()], axis=-1)

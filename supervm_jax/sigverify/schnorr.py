@@ -7,7 +7,7 @@ not infinity, has even y and x(R) = r.
 
 Methods: ``"single"`` computes R per signature (`kernels.double_mul`, then one batch inversion to
 read y's parity). ``"batch"`` is BIP-340's batch verification: with random 128-bit a_i from
-`secrets`, check (sum a_i s_i) G = sum a_i R_i + sum (a_i e_i) P_i, R_i = lift_x(r_i), with one MSM
+`secrets` (process 0's on a multi-process mesh: `pmap.agreed_randbelow`), check (sum a_i s_i) G = sum a_i R_i + sum (a_i e_i) P_i, R_i = lift_x(r_i), with one MSM
 over 2n + 1 points; if it fails, every signature is checked singly, so the results always equal the
 single results (secp256k1 has prime order: R = lift_x(r) is exactly "even y and x(R) = r").
 ``"auto"`` batches at least BATCH_MIN well-formed signatures (the crossover measured on CPU).
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import secrets
 
 import jax.numpy as jnp
 import numpy as np
@@ -26,7 +25,7 @@ import numpy as np
 from supervm_jax.curve import SECP256K1
 from supervm_jax.field import montgomery as mont
 from supervm_jax.msm import msm
-from supervm_jax.pmap import device_mesh
+from supervm_jax.pmap import agreed_randbelow, device_mesh
 from supervm_jax.sigverify import inputs
 from supervm_jax.sigverify.kernels import (
     be_bytes_to_limbs,
@@ -101,7 +100,7 @@ def _batch_equation(keys: np.ndarray, r_enc: np.ndarray, s: list[int], e: list[i
     lifted = lifted[:m] & lifted[m:]
     if not lifted.all():
         return False, lifted
-    a = [1 + secrets.randbelow((1 << 128) - 1) for _ in range(m)]
+    a = [1 + v for v in agreed_randbelow((1 << 128) - 1, m)]  # one a_i per lane on every process
     g_coeff = -sum(ai * si for ai, si in zip(a, s)) % N
     scalars = a + [ai * ei % N for ai, ei in zip(a, e)] + [g_coeff]
     total = msm(jnp.concatenate([points, _generator_point()], axis=-1), scalars, curve=SECP256K1, mesh=mesh)
