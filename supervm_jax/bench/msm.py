@@ -19,7 +19,8 @@ import jax.numpy as jnp
 from supervm_jax.bench import harness
 from supervm_jax.curve import BLS12_381_G1, BN254_G1
 from supervm_jax.msm import msm
-from supervm_jax.msm.api import _bucket, window_bits
+from supervm_jax.msm.api import window_bits
+from supervm_jax.pmap import pow2_bucket
 from supervm_jax.pmap import device_mesh
 
 DEFAULT_SIZES = [2**12, 2**14, 2**16]
@@ -75,7 +76,7 @@ def run(sizes: list[int]) -> Iterator[harness.Record]:
             P = _points(curve, n, rng)
             ks = [rng.randrange(curve.order) for _ in range(n)]
             compile_s, ours_s = harness.compile_and_median(lambda: msm(P, ks, curve=curve, mesh=mesh))
-            c = window_bits(_bucket(-(-n // mesh.size)), curve.scalar_bits)
+            c = window_bits(pow2_bucket(-(-n // mesh.size), 8), curve.scalar_bits)
             harness.log(f"{curve.name} msm n={n}: {ours_s:.3f} s ({n / ours_s:.0f} points/s, window {c}, compile {compile_s:.1f} s)")
             extra = {"ours_points_per_s": n / ours_s, "window": c}
             yield harness.Record("msm", curve.name, n, ours_s, "py_ecc", py_ecc_s * n / PY_ECC_N, compile_s,

@@ -69,7 +69,8 @@ def _child(out: str, n: int, repeats: int, coordinator: str, processes: int, pro
 
     from supervm_jax.curve import BN254_G1
     from supervm_jax.msm import msm
-    from supervm_jax.msm.api import _bucket, window_bits
+    from supervm_jax.msm.api import window_bits
+    from supervm_jax.pmap import pow2_bucket
     from supervm_jax.pmap import device_mesh
 
     rng = random.Random(n)
@@ -80,7 +81,7 @@ def _child(out: str, n: int, repeats: int, coordinator: str, processes: int, pro
     distributed.reset_traffic()
     msm(points, ks, BN254_G1, mesh=mesh)
     traffic = distributed.traffic()
-    c = window_bits(_bucket(-(-n // mesh.size)), BN254_G1.scalar_bits)
+    c = window_bits(pow2_bucket(-(-n // mesh.size), 8), BN254_G1.scalar_bits)
     windows = -(-(BN254_G1.scalar_bits + 1) // c)
     # partial sums (3 coords x 8 limbs x 4 bytes per window and device), gathered from the other devices
     partial = 3 * 8 * 4 * windows * (mesh.size - len(mesh.local_devices))
