@@ -137,11 +137,15 @@ def _bucket(n: int) -> int:
     return max(8, 1 << max(n - 1, 0).bit_length())
 
 
+def _points_spec(curve: ShortWeierstrass) -> PartitionSpec:
+    """Point arrays (3, *E, B, n) split along n over the mesh."""
+    return PartitionSpec(*([None] * (len(curve.point_shape) + 1) + [BATCH_AXIS]))
+
+
 @functools.lru_cache(maxsize=64)
 def _program(curve: ShortWeierstrass, mesh: Mesh, c: int, chunks: int, native_buckets: bool = False):
     """jit(points (3, *E, B, D*N), digits (B, W, D*N)) -> (3, *E, B) projective sums."""
-    n_elem = len(curve.point_shape)
-    p_spec = PartitionSpec(*([None] * (n_elem + 1) + [BATCH_AXIS]))
+    p_spec = _points_spec(curve)
     d_spec = PartitionSpec(None, None, BATCH_AXIS)
 
     def per_device(points, digits):
@@ -179,7 +183,9 @@ def _run(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, c: int,
     """points (3, *E, B, n), digits (B, W, n) -> list of B affine results (pads both per call)."""
     mesh = mesh or device_mesh()
     share = _bucket(-(-digits.shape[-1] // mesh.size))
-    pts = _pad_identity(curve, points, share * mesh.size)
+    # placed as FixedBaseMSM places its table, so both share one compiled program per size (a jit
+    # program is compiled per input sharding)
+    pts = jax.device_put(_pad_identity(curve, points, share * mesh.size), NamedSharding(mesh, _points_spec(curve)))
     return _run_padded(curve, pts, digits, c, mesh, chunks)
 
 
@@ -298,8 +304,8 @@ class FixedBaseMSM:
             if precompute:
                 with x64_scope():
                     P = _precompute(curve, self.window, self.n_windows)(P)  # (3, *E, W * n), window-major
-            spec = PartitionSpec(*([None] * (len(curve.point_shape) + 1) + [BATCH_AXIS]))
-            self.table = jax.device_put(_pad_identity(curve, P[..., None, :], total), NamedSharding(self.mesh, spec))
+            self.table = jax.device_put(_pad_identity(curve, P[..., None, :], total),
+                                        NamedSharding(self.mesh, _points_spec(curve)))
 
     def __call__(self, scalars: Sequence[int] | np.ndarray) -> tuple | None:
         """sum_i scalars[i] P_i. scalars: n ints in [0, r), or an (n, L) uint32 array of little-endian
