@@ -37,7 +37,7 @@ from supervm_jax.curve import BN254_G1
 from supervm_jax.curve.weierstrass import ShortWeierstrass
 from supervm_jax.field.limbs import first_not_below
 from supervm_jax.msm.pippenger import combine, window_sums
-from supervm_jax.pmap import BATCH_AXIS, device_mesh, shard_map, x64_scope
+from supervm_jax.pmap import BATCH_AXIS, announce_compile, device_mesh, shard_map, x64_scope
 
 MAX_WINDOW = 16
 LANE_TARGET = 2048  # windows x chunks per device: the width of one batched point addition
@@ -197,8 +197,12 @@ def _run_padded(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, 
     dig = np.zeros((B, W, total), np.int32)
     dig[..., :n] = digits
     chunks = chunks or _chunks(c, B * W, total // mesh.size)
+    native_buckets = native.available(curve)
+    if not native_buckets:  # the JAX Pippenger program compiles for seconds to half a minute
+        announce_compile(("msm", curve.name, mesh, c, chunks, points.shape),
+                         f"the {curve.name} MSM of {B} x {total} points (c = {c}) with the JAX kernels")
     with x64_scope():
-        out = _program(curve, mesh, c, chunks, native.available(curve))(points, jnp.asarray(dig))
+        out = _program(curve, mesh, c, chunks, native_buckets)(points, jnp.asarray(dig))
     return curve.to_affine(out)
 
 

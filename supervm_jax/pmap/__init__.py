@@ -8,6 +8,7 @@
 from supervm_jax.pmap.compat import shard_map, with_x64, x64_scope
 from supervm_jax.pmap.sharding import (
     BATCH_AXIS,
+    announce_compile,
     device_mesh,
     mesh_from_config,
     pad_last_axis,
@@ -18,6 +19,6 @@ from supervm_jax.pmap.sharding import (
 )
 
 __all__ = [
-    "BATCH_AXIS", "device_mesh", "mesh_from_config", "pad_last_axis", "padded_length", "run_sharded", "shard_along_batch", "shard_batch",
+    "BATCH_AXIS", "announce_compile", "device_mesh", "mesh_from_config", "pad_last_axis", "padded_length", "run_sharded", "shard_along_batch", "shard_batch",
     "shard_map", "with_x64", "x64_scope",
 ]

@@ -24,6 +24,7 @@ from py_ecc.secp256k1 import secp256k1 as secp
 from supervm_jax import native
 from supervm_jax.curve import BLS12_381_G1, BLS12_381_G2, BN254_G1, BN254_G2, ED25519, SECP256K1
 from supervm_jax.msm import FixedBaseMSM, msm, msm_batch, signed_digits
+from supervm_jax.pmap import sharding
 
 R = BN254_G1.order
 
@@ -312,3 +313,15 @@ def test_fixed_base_msm(path):
     with pytest.raises(ValueError, match="scalar 3"):
         fb([1, 2, 3, R] + [0] * 26)
 
+
+def test_jax_program_compile_is_announced_once(path, monkeypatch, capfd):
+    """The JAX Pippenger program's first run (a compile of seconds to half a minute) prints one stderr
+    line; the native path (a quick compile) and later runs print nothing."""
+    monkeypatch.setattr(sharding, "_announced", set())
+    aff = [_aff(BN254_G1, p) for p in _pool(BN254_G1, 11)]
+    for ks in ([1] * 11, list(range(11))):
+        assert msm(aff, ks, curve=BN254_G1) == _ref_msm(BN254_G1, _pool(BN254_G1, 11), ks)
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("supervm_jax: compiling")]
+    want = ("supervm_jax: compiling the BN254_G1 MSM of 1 x 64 points (c = 5) with the JAX kernels (first use of this "
+            "size; tens of seconds on CPU)")
+    assert lines == ([] if path else [want])
