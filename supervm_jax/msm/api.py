@@ -37,7 +37,7 @@ from supervm_jax.curve import BN254_G1
 from supervm_jax.curve.weierstrass import ShortWeierstrass
 from supervm_jax.field.limbs import first_not_below
 from supervm_jax.msm.pippenger import combine, window_sums
-from supervm_jax.pmap import BATCH_AXIS, device_mesh, mesh_jit, pow2_bucket, shard_map, x64_scope
+from supervm_jax.pmap import BATCH_AXIS, announce_compile, device_mesh, mesh_jit, pow2_bucket, shard_map, x64_scope
 
 MAX_WINDOW = 16
 LANE_TARGET = 2048  # windows x chunks per device: the width of one batched point addition
@@ -133,11 +133,15 @@ def signed_digits(scalars: Sequence[int] | np.ndarray, c: int, windows: int) -> 
     return out.astype(np.int32)
 
 
+def _points_spec(curve: ShortWeierstrass) -> PartitionSpec:
+    """Point arrays (3, *E, B, n) split along n over the mesh."""
+    return PartitionSpec(*([None] * (len(curve.point_shape) + 1) + [BATCH_AXIS]))
+
+
 @functools.lru_cache(maxsize=64)
 def _program(curve: ShortWeierstrass, mesh: Mesh, c: int, chunks: int, native_buckets: bool = False):
     """jit(points (3, *E, B, D*N), digits (B, W, D*N)) -> (3, *E, B) projective sums."""
-    n_elem = len(curve.point_shape)
-    p_spec = PartitionSpec(*([None] * (n_elem + 1) + [BATCH_AXIS]))
+    p_spec = _points_spec(curve)
     d_spec = PartitionSpec(None, None, BATCH_AXIS)
 
     def per_device(points, digits):
@@ -175,7 +179,9 @@ def _run(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, c: int,
     """points (3, *E, B, n), digits (B, W, n) -> list of B affine results (pads both per call)."""
     mesh = mesh or device_mesh()
     share = pow2_bucket(-(-digits.shape[-1] // mesh.size), 8)
-    pts = _pad_identity(curve, points, share * mesh.size)
+    # placed as FixedBaseMSM places its table, so both share one compiled program per size (a jit
+    # program is compiled per input sharding)
+    pts = jax.device_put(_pad_identity(curve, points, share * mesh.size), NamedSharding(mesh, _points_spec(curve)))
     return _run_padded(curve, pts, digits, c, mesh, chunks)
 
 
@@ -187,8 +193,12 @@ def _run_padded(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, 
     dig = np.zeros((B, W, total), np.int32)
     dig[..., :n] = digits
     chunks = chunks or _chunks(c, B * W, total // mesh.size)
+    native_buckets = native.available(curve)
+    if not native_buckets:  # the JAX Pippenger program compiles for seconds to half a minute
+        announce_compile(("msm", curve.name, mesh, c, chunks, points.shape),
+                         f"the {curve.name} MSM of {B} x {total} points (c = {c}) with the JAX kernels")
     with x64_scope():
-        out = _program(curve, mesh, c, chunks, native.available(curve))(points, jnp.asarray(dig))
+        out = _program(curve, mesh, c, chunks, native_buckets)(points, jnp.asarray(dig))
     return curve.to_affine(out)
 
 
@@ -294,8 +304,8 @@ class FixedBaseMSM:
             if precompute:
                 with x64_scope():
                     P = _precompute(curve, self.window, self.n_windows)(P)  # (3, *E, W * n), window-major
-            spec = PartitionSpec(*([None] * (len(curve.point_shape) + 1) + [BATCH_AXIS]))
-            self.table = jax.device_put(_pad_identity(curve, P[..., None, :], total), NamedSharding(self.mesh, spec))
+            self.table = jax.device_put(_pad_identity(curve, P[..., None, :], total),
+                                        NamedSharding(self.mesh, _points_spec(curve)))
 
     def __call__(self, scalars: Sequence[int] | np.ndarray) -> tuple | None:
         """sum_i scalars[i] P_i. scalars: n ints in [0, r), or an (n, L) uint32 array of little-endian

@@ -26,10 +26,17 @@ the hot loops are therefore also offered as C++ kernels, on 64-bit limbs with 12
 They are used only on the CPU backend; GPUs run the JAX kernels, which stay the reference the tests
 compare against.
 
-The shared library is compiled on first use with the system C++ compiler (`g++ -O3 -march=native`)
-into `~/.cache/supervm_jax/native/` (override: SUPERVM_NATIVE_CACHE), keyed by the source and the
-jaxlib version, and registered as an FFI target. Without a compiler, or with SUPERVM_NATIVE=0, or if
-the build fails (the compiler's message is logged once), everything falls back to the JAX kernels.
+The shared library is compiled on first use with the system C++ compiler (`g++ -O3 -march=native`,
+about a minute; one line on stderr says so) into `~/.cache/supervm_jax/native/` (override:
+SUPERVM_NATIVE_CACHE), keyed by the source, the jaxlib version and the CPU's feature flags (so a
+home directory shared with an older CPU builds its own copy instead of loading instructions it
+lacks), and registered as an FFI target. Without a compiler, or with SUPERVM_NATIVE=0, or if the
+build fails (the compiler's message is logged once), everything falls back to the JAX kernels.
+
+The MSM kernels (`bucket_sums`, `msm_combine`) check what they index with before reading a point —
+the shapes of inputs and result, the constants' length, the window bits and every digit against
+them — and fail the call with an FFI InvalidArgument naming the bad input (for a digit: its
+(instance, window, point) index, value and the allowed range) instead of reading out of bounds.
 """
 
 from __future__ import annotations
@@ -39,8 +46,10 @@ import functools
 import hashlib
 import logging
 import os
+import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -67,18 +76,38 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("SUPERVM_NATIVE_CACHE") or Path.home() / ".cache" / "supervm_jax" / "native")
 
 
+def _cpu_flags(compiler: str, cpuinfo: Path = Path("/proc/cpuinfo")) -> bytes:
+    """What `-march=native` targets: the CPU's feature flags (the first `flags` line of
+    /proc/cpuinfo, `Features` on ARM); where there is none, the compiler's own answer
+    (`-march=native -Q --help=target`), else the machine name."""
+    try:
+        for line in cpuinfo.read_text().splitlines():
+            if line.split(":")[0].strip() in ("flags", "Features"):
+                return line.encode()
+    except OSError:
+        pass
+    proc = subprocess.run([compiler, "-march=native", "-Q", "--help=target"], capture_output=True)
+    return proc.stdout if proc.returncode == 0 and proc.stdout else platform.machine().encode()
+
+
 def _build() -> Path | None:
-    """Compiles the kernel library once per (source, jaxlib); None (logged) if that is impossible."""
+    """Compiles the kernel library once per (source, jaxlib, CPU feature flags); None (logged) if
+    that is impossible. The flags are in the key because the build is `-march=native`: a cache
+    directory shared with another CPU (a network home) must not load a library using instructions
+    this CPU lacks."""
     compiler = shutil.which(os.environ.get("CXX", "g++"))
     if compiler is None:
         _log.warning("supervm_jax.native: no C++ compiler; using the JAX MSM kernels")
         return None
     source = b"".join(f.read_bytes() for f in _SOURCES + _HEADERS)
-    key = hashlib.sha256(source + jax.__version__.encode() + jax.lib.__version__.encode()).hexdigest()[:16]
+    key = hashlib.sha256(source + jax.__version__.encode() + jax.lib.__version__.encode()
+                         + _cpu_flags(compiler)).hexdigest()[:16]
     out = _cache_dir() / f"supervm_native-{key}.so"
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
+    print(f"supervm_jax: building the native kernels into {out.parent} (first use on this CPU, ~1 min)",
+          file=sys.stderr, flush=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
     os.close(fd)
     cmd = [compiler, "-O3", "-march=native", "-std=c++17", "-shared", "-fPIC", f"-I{jax.ffi.include_dir()}",

@@ -13,11 +13,12 @@
 // Arrays are limb-major like every array of the library: points (3, L32, [2,] n) uint32 Montgomery
 // form over Fq (DEG 1) or Fq2 (DEG 2) of N64 = L32 / 2 64-bit words (4 or 6). consts: p,
 // -p^-1 mod 2^64, Montgomery 1, Montgomery 3b (`native/__init__.py::_consts`). Both kernels check
-// every shape and that every input coordinate is < p (the call fails naming the lane). The complete
-// formulas (RCB Alg. 7 and 9) need no special cases for the identity.
+// every shape (inputs and result) and that every input coordinate is < p (the call fails naming the
+// lane). The complete formulas (RCB Alg. 7 and 9) need no special cases for the identity.
 //
 // Build: with the other kernels (see __init__.py).
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -128,6 +129,9 @@ ffi::Error ScalarMulImpl(ffi::Buffer<ffi::U32> consts, ffi::Buffer<ffi::U32> poi
   if (bd.size() != 2 || bd[1] != n) return ffi::Error::InvalidArgument("scalar_mul: bits must be (nbits, n)");
   if ((int64_t)consts.element_count() < 2 * (2 * n64 + 1 + degree * n64))
     return ffi::Error::InvalidArgument("scalar_mul: constants too short");
+  auto rd = result->dimensions();
+  if (!std::equal(pd.begin(), pd.end(), rd.begin(), rd.end()))
+    return ffi::Error::InvalidArgument("scalar_mul: the result must have the points' shape");
   SUPERVM_DISPATCH(scalar_mul, consts.typed_data(), points.typed_data(), bits.typed_data(), bd[0], n,
                    result->typed_data())
 }
@@ -142,6 +146,9 @@ ffi::Error CombineImpl(ffi::Buffer<ffi::U32> consts, ffi::Buffer<ffi::U32> sums,
   if ((int64_t)consts.element_count() < 2 * (2 * n64 + 1 + degree * n64))
     return ffi::Error::InvalidArgument("msm_combine: constants too short");
   const size_t k = sd.size();
+  auto rd = result->dimensions();
+  if (rd.size() != k - 2 || !std::equal(sd.begin(), sd.begin() + (k - 3), rd.begin()) || rd[k - 3] != sd[k - 2])
+    return ffi::Error::InvalidArgument("msm_combine: the result must be (3, L32, [2,] B) for sums (3, L32, [2,] D, B, W)");
   SUPERVM_DISPATCH(combine, consts.typed_data(), sums.typed_data(), sd[k - 3], sd[k - 2], sd[k - 1], c_bits,
                    result->typed_data())
 }

@@ -352,35 +352,71 @@ ffi::Error run_bucket_sums(const uint32_t* consts, const uint32_t* points, const
   return ffi::Error::Success();
 }
 
-// points (B * n, K, L32, [2,]) point-major projective; digits (B, W, n) int32 in [-M, M], checked.
-// Output (K, L32, [2,] B * W) projective window sums. form 0: short Weierstrass (K = 3, Fq or Fq2 of
-// 4 or 6 words); form 1: twisted Edwards (K = 4, Fp of 4 words).
+// "(d0, d1, ...)" for error messages.
+std::string shape_str(ffi::Span<const int64_t> dims) {
+  std::string s = "(";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + ")";
+}
+
+// True when dims == want.
+bool same_shape(ffi::Span<const int64_t> dims, const std::vector<int64_t>& want) {
+  return dims.size() == want.size() && std::equal(want.begin(), want.end(), dims.begin());
+}
+
+// points (B * n, K, L32, [2,]) point-major projective; digits (B, W, n) int32 in [-M, M]. Output
+// (K, L32, [2,] B * W) projective window sums. form 0: short Weierstrass (K = 3, Fq or Fq2 of 4 or 6
+// words); form 1: twisted Edwards (K = 4, Fp of 4 words). Everything the kernel indexes with is
+// checked first (form, field size, c_bits, every shape, the constants' length, every digit); a bad
+// input fails the call with an InvalidArgument naming it, before any point is read.
 ffi::Error BucketSumsImpl(ffi::Buffer<ffi::U32> consts, ffi::Buffer<ffi::U32> points, ffi::Buffer<ffi::S32> digits,
                           ffi::ResultBuffer<ffi::U32> sums, int64_t n64, int64_t degree, int64_t c_bits, int64_t form) {
+  const std::string where = "msm bucket_sums: ";
+  if (form != 0 && form != 1) return ffi::Error::InvalidArgument(where + "form " + std::to_string(form) + " is not 0 or 1");
+  const bool field_ok = form == 1 ? n64 == 4 && degree == 1 : (n64 == 4 || n64 == 6) && (degree == 1 || degree == 2);
+  if (!field_ok)
+    return ffi::Error::InvalidArgument(where + "unsupported field: n64 = " + std::to_string(n64) + ", degree = " +
+                                       std::to_string(degree) + (form == 1 ? " (twisted Edwards: 4-word prime fields only)" : ""));
+  if (c_bits < 1 || c_bits > 24)
+    return ffi::Error::InvalidArgument(where + "c_bits = " + std::to_string(c_bits) + " is outside [1, 24]");
   auto dd = digits.dimensions();
-  if (dd.size() != 3) return ffi::Error::InvalidArgument("digits must be (B, W, n)");
+  if (dd.size() != 3) return ffi::Error::InvalidArgument(where + "digits must be (B, W, n), got " + shape_str(dd));
   const int64_t B = dd[0], W = dd[1], n = dd[2];
-  if (points.dimensions()[0] != B * n) return ffi::Error::InvalidArgument("points must be (B * n, K, L32, [2])");
-  if (c_bits < 1 || c_bits > 24) return ffi::Error::InvalidArgument("c_bits out of range");
+  const int64_t K = form == 1 ? 4 : 3;
+  std::vector<int64_t> head = {K, 2 * n64};
+  if (degree == 2) head.push_back(2);
+  std::vector<int64_t> want_points = {B * n}, want_sums = head;
+  want_points.insert(want_points.end(), head.begin(), head.end());
+  want_sums.push_back(B * W);
+  if (!same_shape(points.dimensions(), want_points))
+    return ffi::Error::InvalidArgument(where + "points must be " + shape_str(want_points) + " (B * n, K, L32, [2]), got " +
+                                       shape_str(points.dimensions()));
+  if (!same_shape(sums->dimensions(), want_sums))
+    return ffi::Error::InvalidArgument(where + "result must be " + shape_str(want_sums) + " (K, L32, [2,] B * W), got " +
+                                       shape_str(sums->dimensions()));
+  const int64_t want_consts = 2 * (2 * n64 + 1 + degree * n64);  // p, -p^-1, one, 3b (DEG words) or 2d
+  if ((int64_t)consts.element_count() < want_consts)
+    return ffi::Error::InvalidArgument(where + "constants have " + std::to_string(consts.element_count()) +
+                                       " words, need " + std::to_string(want_consts));
   const int64_t M = int64_t(1) << (c_bits - 1);
   const int32_t* dg = digits.typed_data();
   for (int64_t k = 0; k < B * W * n; ++k)
-    if (dg[k] < -M || dg[k] > M) return ffi::Error::InvalidArgument("digit " + std::to_string(k) + " out of range");
+    if (dg[k] < -M || dg[k] > M)
+      return ffi::Error::InvalidArgument(where + "digit (b, w, i) = (" + std::to_string(k / (W * n)) + ", " +
+                                         std::to_string(k / n % W) + ", " + std::to_string(k % n) + ") is " +
+                                         std::to_string(dg[k]) + ", outside [-" + std::to_string(M) + ", " +
+                                         std::to_string(M) + "] for c_bits = " + std::to_string(c_bits));
   using W41 = supervm::WeierstrassOps<4, 1>;
   using W42 = supervm::WeierstrassOps<4, 2>;
   using W61 = supervm::WeierstrassOps<6, 1>;
   using W62 = supervm::WeierstrassOps<6, 2>;
 #define SUPERVM_BUCKETS(OPS) \
   run_bucket_sums<OPS>(consts.typed_data(), points.typed_data(), dg, B, W, n, c_bits, sums->typed_data())
-  if (form == 1) {
-    if (n64 == 4 && degree == 1) return SUPERVM_BUCKETS(EdKernel<4>);
-    return ffi::Error::InvalidArgument("twisted Edwards: only 4-word prime fields");
-  }
+  if (form == 1) return SUPERVM_BUCKETS(EdKernel<4>);
   if (n64 == 4 && degree == 1) return SUPERVM_BUCKETS(W41);
   if (n64 == 4 && degree == 2) return SUPERVM_BUCKETS(W42);
   if (n64 == 6 && degree == 1) return SUPERVM_BUCKETS(W61);
-  if (n64 == 6 && degree == 2) return SUPERVM_BUCKETS(W62);
-  return ffi::Error::InvalidArgument("unsupported limb count / extension degree");
+  return SUPERVM_BUCKETS(W62);
 }
 
 }  // namespace

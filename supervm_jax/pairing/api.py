@@ -15,7 +15,6 @@ CPU, where the tests run them too), and a line on stderr says so.
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Sequence
 
 import jax.numpy as jnp
@@ -27,7 +26,7 @@ from supervm_jax import native
 from supervm_jax.groth16.curves import BLS12381, BN128, PairingCurve
 from supervm_jax.pairing import final_exp, miller
 from supervm_jax.pairing.params import PairingParams, pairing_params
-from supervm_jax.pmap.sharding import device_mesh, run_sharded
+from supervm_jax.pmap.sharding import announce_compile, device_mesh, run_sharded
 
 _NAMES = {"bn254": "bn254", "bn128": "bn254", "bls12_381": "bls12_381", "bls12381": "bls12_381", "bls12-381": "bls12_381"}
 _SNARKJS = {"bn254": BN128, "bls12_381": BLS12381}
@@ -136,16 +135,6 @@ def _program(curve: str, which: str) -> tuple[np.ndarray, np.ndarray]:
     return final_exp.padded(rows, PROGRAM_ROWS), np.asarray(len(rows), np.int32)
 
 
-_compiled: set = set()
-
-
-def _announce(key: tuple, what: str) -> None:
-    """One stderr line the first time a program shape is used in this process (it compiles)."""
-    if key not in _compiled:
-        _compiled.add(key)
-        print(f"supervm_jax.pairing: compiling {what} (first use of this size; tens of seconds on CPU)", file=sys.stderr)
-
-
 # -- host layout ----------------------------------------------------------------------------------
 
 
@@ -238,7 +227,7 @@ def _gt_values(products: Sequence[Sequence], curve, which: str, mesh: Mesh | Non
     mask[lane, g_idx] = True
     nat = uses_native(name, mesh)
     if not nat:
-        _announce(("miller", name, mesh), f"the {name} Miller loop")
+        announce_compile(("pairing miller", name, mesh), f"the {name} Miller loop")
     f = run_sharded(_miller_kernel(name, nat), (), (xP, yP, xQ, yQ, mask), mesh=mesh, out_ndim=5,
                     chunk=MILLER_CHUNK, min_share=MIN_SHARE)
     # Per product: its groups' accumulators, padded with 1 to M = the most groups of a product.
@@ -250,13 +239,13 @@ def _gt_values(products: Sequence[Sequence], curve, which: str, mesh: Mesh | Non
     gathered = table[..., index]  # (L, 2, 2, 3, M, n_prod)
     if M > 1:
         if not nat:
-            _announce(("fold", name, mesh, M), f"the {name} product of {M} Miller accumulators")
+            announce_compile(("pairing fold", name, mesh, M), f"the {name} product of {M} Miller accumulators")
         acc = run_sharded(_fold_kernel(name, nat), (), (gathered,), mesh=mesh, out_ndim=5, min_share=MIN_SHARE)
     else:
         acc = gathered[:, :, :, :, 0]
     rows, n_rows = _program(name, which)
     if not nat:
-        _announce(("final", name, mesh), f"the {name} final exponentiation")
+        announce_compile(("pairing final", name, mesh), f"the {name} final exponentiation")
     return run_sharded(_final_kernel(name, nat), (jnp.asarray(rows), jnp.asarray(n_rows)), (acc,), mesh=mesh, out_ndim=5,
                        min_share=MIN_SHARE)
 

@@ -10,6 +10,7 @@ bit. Compiled wrappers are cached per (kernel, mesh, input ranks, padded length)
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Sequence
 
 import jax
@@ -21,6 +22,16 @@ from supervm_jax.pmap.compat import shard_map, x64_scope
 from supervm_jax.pmap.distributed import mesh_jit
 
 BATCH_AXIS = "batch"
+_announced: set = set()
+
+
+def announce_compile(key: tuple, what: str) -> None:
+    """One stderr line the first time this process runs the device program `key` (a heavy program
+    that compiles for a while first, so a user knows why they wait); silent afterwards."""
+    if key not in _announced:
+        _announced.add(key)
+        print(f"supervm_jax: compiling {what} (first use of this size; tens of seconds on CPU)", file=sys.stderr,
+              flush=True)
 
 
 def device_mesh(n_devices: int | None = None, platform: str | None = None) -> Mesh:

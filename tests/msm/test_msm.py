@@ -1,8 +1,11 @@
 """MSM against py_ecc on small random instances and edge cases, 1 vs all devices, large n against the
-exact answer, on every group the library serves (BN254 G1/G2, BLS12-381 G1/G2, secp256k1).
+exact answer, on every group the library serves (BN254 G1/G2, BLS12-381 G1/G2, secp256k1, ed25519):
+`msm`, `msm_batch` and `FixedBaseMSM` on each.
 
 Every MSM test runs on both bucket paths (the `path` fixture): the C++ bucket kernel
 (`supervm_jax.native`, the CPU default) and the JAX Pippenger kernel it replaces (the GPU path).
+Answers come from the reference libraries: the points are k_i G with known k_i, so the exact MSM is
+(sum s_i k_i mod r) G, one reference scalar multiplication.
 
 Sizes are chosen so few device programs are compiled (each program is compiled once per path): on
 the 8-device mesh every n <= 64 shares one program (8 points per device); the single-device
@@ -10,15 +13,18 @@ comparisons use n in (32, 64]; the large-n case (BN254 G1 only) uses one n."""
 
 import random
 
+import nacl.bindings as sodium
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from py_ecc import optimized_bls12_381 as bls
 from py_ecc import optimized_bn128 as bn
+from py_ecc.secp256k1 import secp256k1 as secp
 
 from supervm_jax import native
-from supervm_jax.curve import BLS12_381_G1, BLS12_381_G2, BN254_G1, BN254_G2, SECP256K1
+from supervm_jax.curve import BLS12_381_G1, BLS12_381_G2, BN254_G1, BN254_G2, ED25519, SECP256K1
 from supervm_jax.msm import FixedBaseMSM, msm, msm_batch, signed_digits
+from supervm_jax.pmap import sharding
 
 R = BN254_G1.order
 
@@ -71,10 +77,6 @@ def _points_logs(curve, n, seed):
     return [m.multiply(_gen(curve), k) for k in logs], logs
 
 
-def _points(curve, n, seed):
-    return _points_logs(curve, n, seed)[0]
-
-
 _POOL = {}
 
 
@@ -89,10 +91,57 @@ def _pool(curve, n=64):
     return _pool_logs(curve)[0][:n]
 
 
-def _exact(curve, logs, ks):
-    """The exact MSM of the points k_i G: (sum s_i k_i mod r) G, one py_ecc scalar multiplication."""
-    e = sum(s * k for s, k in zip(ks, logs)) % curve.order
+def _encode_ed25519(pt) -> bytes:
+    """RFC 8032 encoding of an affine ed25519 point (libsodium's output format)."""
+    x, y = pt
+    return (y | (x & 1) << 255).to_bytes(32, "little")
+
+
+def _ed25519_decode(enc: bytes) -> tuple[int, int]:
+    """The affine (x, y) of a valid RFC 8032 encoding: x = sqrt((y^2 - 1) / (d y^2 + 1)) with the sign
+    bit's parity."""
+    p = ED25519.coords.modulus
+    d = -121665 * pow(121666, -1, p) % p
+    v = int.from_bytes(enc, "little")
+    y = v & ((1 << 255) - 1)
+    u = (y * y - 1) * pow(d * y * y + 1, -1, p) % p
+    x = pow(u, (p + 3) // 8, p)
+    if (x * x - u) % p:
+        x = x * pow(2, (p - 1) // 4, p) % p
+    return (p - x if x & 1 != v >> 255 else x, y)
+
+
+def _bases(curve, n, seed):
+    """n affine points k_i G and their discrete logs k_i from the reference library: py_ecc, or
+    libsodium for ed25519."""
+    if curve in (SECP256K1, ED25519):
+        rng = random.Random(seed)
+        logs = [rng.randrange(1, curve.order) for _ in range(n)]
+        if curve is SECP256K1:
+            return [secp.multiply(secp.G, k) for k in logs], logs
+        return [_ed25519_decode(sodium.crypto_scalarmult_ed25519_base_noclamp(k.to_bytes(32, "little"))) for k in logs], logs
+    pts, logs = _points_logs(curve, n, seed)
+    return [_aff(curve, p) for p in pts], logs
+
+
+def _times_g(curve, e):
+    """e G (e in [0, r)) from the reference library, in the form `msm` returns for `curve`: an affine
+    tuple or None (py_ecc: BN254, BLS12-381, secp256k1), the RFC 8032 encoding (libsodium: ed25519)."""
+    if curve is ED25519:
+        return sodium.crypto_scalarmult_ed25519_base_noclamp(e.to_bytes(32, "little")) if e else _encode_ed25519((0, 1))
+    if curve is SECP256K1:
+        return secp.multiply(secp.G, e) if e else None
     return _aff(curve, _module(curve).multiply(_gen(curve), e)) if e else None
+
+
+def _msm_value(curve, got):
+    """An `msm` result in the form `_times_g` gives (ed25519: encoded; its identity is (0, 1))."""
+    return _encode_ed25519(got) if curve is ED25519 else got
+
+
+def _exact(curve, logs, ks):
+    """The exact MSM of the points k_i G: (sum s_i k_i mod r) G, one reference scalar multiplication."""
+    return _times_g(curve, sum(s * k for s, k in zip(ks, logs)) % curve.order)
 
 
 @given(n=st.integers(1, 64), seed=st.integers(0, 2**32))
@@ -222,33 +271,26 @@ def test_concatenation_equals_sum_of_parts(path):
     assert whole == _bn_add(a, b)
 
 
-@pytest.mark.parametrize("curve", [BLS12_381_G1, BN254_G2, BLS12_381_G2], ids=lambda c: c.name)
-def test_other_curves_against_py_ecc(curve, path):
-    """n = 11 (the 8-device program shared by every n <= 64): against plain py_ecc, with an infinity
-    base and a scalar r - 1."""
+@pytest.mark.parametrize("curve", [BN254_G2, BLS12_381_G1, BLS12_381_G2, SECP256K1, ED25519], ids=lambda c: c.name)
+def test_every_group_exact(curve, path):
+    """msm, FixedBaseMSM (bases only, the prover's mode) and msm_batch on every group but BN254 G1
+    (the tests above): n = 11 points k_i G of known logs, one at infinity, scalars r - 1 and 0; each
+    result is (sum s_i k_i mod r) G from py_ecc (libsodium for ed25519). Two programs per group and
+    path: n <= 64 on the 8-device mesh (msm and the fixed-base table share it) and the batch of two."""
     rng = random.Random(curve.name)
-    n = 11
-    pts = _points(curve, 4, curve.name)
-    pts = [pts[i % 4] for i in range(n)]
-    pts[5] = None
-    ks = [rng.randrange(curve.order) for _ in range(n)]
-    ks[2] = curve.order - 1
-    got = msm([None if p is None else _aff(curve, p) for p in pts], ks, curve=curve)
-    assert got == _ref_msm(curve, pts, ks)
-
-
-def test_secp256k1_against_py_ecc(path):
-    from py_ecc.secp256k1 import secp256k1 as s
-
-    rng = random.Random(5)
-    pts = [s.multiply(s.G, rng.randrange(1, s.N)) for _ in range(9)]
-    ks = [rng.randrange(s.N) for _ in range(9)]
-    ks[4] = s.N - 1
-    acc = None
-    for p, k in zip(pts, ks):
-        q = s.multiply(p, k)
-        acc = q if acc is None else s.add(acc, q)
-    assert msm(pts, ks, curve=SECP256K1) == acc
+    n, r = 11, curve.order
+    pts, logs = _bases(curve, n - 1, curve.name)
+    pts.insert(5, None)
+    logs.insert(5, 0)
+    ks = [rng.randrange(r) for _ in range(n)]
+    ks[2], ks[7] = r - 1, 0
+    assert _msm_value(curve, msm(pts, ks, curve=curve)) == _exact(curve, logs, ks)
+    fb = FixedBaseMSM(curve, pts, precompute=False)
+    ks2 = [rng.randrange(r) for _ in range(n)]
+    assert _msm_value(curve, fb(ks)) == _exact(curve, logs, ks)
+    assert _msm_value(curve, fb(ks2)) == _exact(curve, logs, ks2)
+    got = msm_batch([pts, pts[::-1]], [ks2, ks], curve=curve)
+    assert [_msm_value(curve, g) for g in got] == [_exact(curve, logs, ks2), _exact(curve, logs[::-1], ks)]
 
 
 def test_batch_msm(path):
@@ -270,3 +312,16 @@ def test_fixed_base_msm(path):
         assert fb(ks) == _ref_msm(BN254_G1, pts, ks)
     with pytest.raises(ValueError, match="scalar 3"):
         fb([1, 2, 3, R] + [0] * 26)
+
+
+def test_jax_program_compile_is_announced_once(path, monkeypatch, capfd):
+    """The JAX Pippenger program's first run (a compile of seconds to half a minute) prints one stderr
+    line; the native path (a quick compile) and later runs print nothing."""
+    monkeypatch.setattr(sharding, "_announced", set())
+    aff = [_aff(BN254_G1, p) for p in _pool(BN254_G1, 11)]
+    for ks in ([1] * 11, list(range(11))):
+        assert msm(aff, ks, curve=BN254_G1) == _ref_msm(BN254_G1, _pool(BN254_G1, 11), ks)
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("supervm_jax: compiling")]
+    want = ("supervm_jax: compiling the BN254_G1 MSM of 1 x 64 points (c = 5) with the JAX kernels (first use of this "
+            "size; tens of seconds on CPU)")
+    assert lines == ([] if path else [want])

@@ -47,3 +47,27 @@ def test_native_bucket_sums_equal_jax_window_sums(curve):
     flat = lambda s: s.reshape(s.shape[:-2] + (B * W,))  # noqa: E731
     assert curve.eq(flat(got), flat(want)).all()
     assert curve.is_identity(flat(got))[0]      # the empty window
+
+
+@pytest.mark.parametrize("curve", [ALL_CURVES[0], ED25519], ids=lambda c: c.name)
+def test_bad_inputs_fail_the_call_naming_them(curve):
+    """The FFI call itself (not the Python wrapper) rejects a digit outside [-M, M], window bits it
+    cannot bucket and a points table of the wrong length, naming the offending input."""
+    if not native.available(curve):
+        pytest.skip("native kernel unavailable here (no compiler or not the CPU backend)")
+    points, digits = _inputs(curve)
+    point_major = jax.numpy.moveaxis(points.reshape(points.shape[:-2] + (B * N,)), -1, 0)  # (B N, K, *E)
+    call = lambda p, d, c: jax.jit(lambda p, d: native.bucket_sums(curve, p, d, c=c))(p, d)  # noqa: E731
+    with x64_scope():
+        call(point_major, digits, C_BITS).block_until_ready()  # the good inputs pass
+        bad = digits.copy()
+        bad[1, 2, 3] = 9                                        # M = 8
+        with pytest.raises(jax.errors.JaxRuntimeError, match=r"digit \(b, w, i\) = \(1, 2, 3\) is 9, outside \[-8, 8\]"):
+            call(point_major, bad, C_BITS).block_until_ready()
+        bad[1, 2, 3] = -(2**31)
+        with pytest.raises(jax.errors.JaxRuntimeError, match=r"\(1, 2, 3\) is -2147483648"):
+            call(point_major, bad, C_BITS).block_until_ready()
+        with pytest.raises(jax.errors.JaxRuntimeError, match=r"c_bits = 25 is outside \[1, 24\]"):
+            call(point_major, digits, 25).block_until_ready()
+        with pytest.raises(jax.errors.JaxRuntimeError, match=r"points must be \(20, "):
+            call(point_major[:-1], digits, C_BITS).block_until_ready()
