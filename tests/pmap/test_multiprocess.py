@@ -91,6 +91,7 @@ def test_two_processes_match_one_process(tmp_path, mode):
     for api in single:
         assert multi[api] == single[api], api
     assert multi["agreed_randbelow_same"]
+    assert single["process_local_mul"][:250] == single["shard_batch_mul"]  # parts placed per process = whole
     if mode == "full":
         assert single["ed25519_single"] == single["ed25519_batch"] == [True, True, True, False, True, True]
 
