@@ -6,6 +6,8 @@ Sections and keys (TOML table.key, environment name, type, default):
 
     [parallel] num_workers      SUPERVM_NUM_THREADS          int  os.cpu_count()
     [parallel] sequential_below SUPERVM_SEQUENTIAL_BELOW     int  32   (blocks smaller than this run serially)
+    [parallel] native_threads   SUPERVM_NATIVE_THREADS       int  1    (threads of the native path for built-in
+                                                                       transfers; 1: its serial loop, measured fastest)
     [mvcc]     shard_count      SUPERVM_MVCC_SHARDS          int  256  (power of two, 1..4096)
     [mvcc]     gc_threads       SUPERVM_MVCC_GC_THREADS      int  1
     [mvcc]     path             SUPERVM_MVCC_PATH            str  ""   (empty: in-memory only)
@@ -64,6 +66,7 @@ def _shard_count(key: str, value: int) -> None:
 class ParallelConfig:
     num_workers: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)
     sequential_below: int = 32
+    native_threads: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +105,7 @@ class Config:
 _SCHEMA: dict[str, tuple[str, type, Any]] = {
     "parallel.num_workers": ("SUPERVM_NUM_THREADS", int, _positive),
     "parallel.sequential_below": ("SUPERVM_SEQUENTIAL_BELOW", int, _non_negative),
+    "parallel.native_threads": ("SUPERVM_NATIVE_THREADS", int, _positive),
     "mvcc.shard_count": ("SUPERVM_MVCC_SHARDS", int, _shard_count),
     "mvcc.gc_threads": ("SUPERVM_MVCC_GC_THREADS", int, _non_negative),
     "mvcc.path": ("SUPERVM_MVCC_PATH", str, None),

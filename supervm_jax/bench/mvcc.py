@@ -7,7 +7,8 @@ store (so both see the same store size and garbage-collector history).
 
 Cases:
     p2p-native-<n>-w<k>   `P2P_TXS` random transfers over n accounts (n in `NATIVE_SIZES`) on the
-                          native Block-STM (`mvcc.native`), k = 1, 2, 8 threads; extra fields give
+                          native path (`mvcc.native`): k = 1 its serial loop, k = 2, 8 Block-STM
+                          on k native threads; extra fields give
                           the per-stage split (convert_s, execute_s, commit_s: medians, seconds per
                           block) and execute_speedup_vs_w1 (the execute stage against 1 thread).
     p2p-<n>               the same transfers on the Python Block-STM (`native=False`), the
@@ -140,7 +141,7 @@ def _compare(case: str, accounts: int, store, make_block, workers: int, repeats:
     ours_blocks = [make_block(rng) for _ in range(repeats + 1)]  # generated before timing
     peer_blocks = [make_block(rng) for _ in range(repeats + 1)] if serial is not None else []
     ours_times, peer_times, stages = [], [], []
-    with ParallelExecutor(store, workers, sequential_below=0, native=native) as ours:
+    with ParallelExecutor(store, workers, sequential_below=0, native=native, native_threads=workers) as ours:
         for round_ in range(repeats + 1):
             start = time.perf_counter()
             ours.execute_block(ours_blocks[round_])

@@ -431,19 +431,25 @@ class ParallelExecutor:
     from the environment). pin: pin each worker to the CPUs of one NUMA node read from `sysfs_root`
     (worker 0 is the thread calling `execute_block`, pinned only while the block runs; ignored on
     platforms without ``os.sched_setaffinity``). native: run the block's built-in transactions
-    (`Transfer`, the node's signed transfer) in C++ on as many native threads, pinned the same way,
-    when the library is available (`mvcc.native`; False: always the Python Block-STM).
-    Raises ValueError for a worker count below 1 or a negative threshold. Close it (or use ``with``)
+    (`Transfer`, the node's signed transfer) in C++ when the library is available (`mvcc.native`;
+    False: always the Python Block-STM). native_threads: threads of that path (default
+    ``config.parallel.native_threads``, 1): 1 runs its serial loop, more run Block-STM on that many
+    native threads pinned like the workers (docs/MVCC.md measures why 1 is the default).
+    Raises ValueError for a worker or native thread count below 1 or a negative threshold. Close it (or use ``with``)
     to stop the threads.
     """
 
     def __init__(self, store, num_workers: int | None = None, *, sequential_below: int | None = None,
-                 config: Config | None = None, pin: bool = True, sysfs_root: str = "/sys", native: bool = True):
+                 config: Config | None = None, pin: bool = True, sysfs_root: str = "/sys", native: bool = True,
+                 native_threads: int | None = None):
         config = load_config() if config is None else config
         num_workers = config.parallel.num_workers if num_workers is None else num_workers
         sequential_below = config.parallel.sequential_below if sequential_below is None else sequential_below
+        native_threads = config.parallel.native_threads if native_threads is None else native_threads
         if type(num_workers) is not int or num_workers < 1:
             raise ValueError(f"num_workers must be an int >= 1, got {num_workers!r}")
+        if type(native_threads) is not int or native_threads < 1:
+            raise ValueError(f"native_threads must be an int >= 1, got {native_threads!r}")
         if type(sequential_below) is not int or sequential_below < 0:
             raise ValueError(f"sequential_below must be an int >= 0, got {sequential_below!r}")
         self.store = store
@@ -453,8 +459,9 @@ class ParallelExecutor:
         self._lock = threading.Lock()
         pin = pin and hasattr(os, "sched_setaffinity")
         cpu_sets = numa.worker_cpu_sets(num_workers, sysfs_root) if pin else [None] * num_workers
-        self._cpu_sets = cpu_sets
         self.native = native
+        self.native_threads = native_threads
+        self._native_cpu_sets = numa.worker_cpu_sets(native_threads, sysfs_root) if pin else None
         self._pool = _WorkerPool(cpu_sets)
 
     def execute_block(self, txs: Iterable[Transaction], *, finalize: Finalize | None = None) -> list[Receipt]:
@@ -502,8 +509,8 @@ class ParallelExecutor:
             base = _OverlayView(writes, view) if writes else view
             outcome = None
             if is_native:
-                outcome = native.execute_run(txs[start:end], base, first_index=start, num_workers=self.num_workers,
-                                             cpu_sets=self._cpu_sets)
+                outcome = native.execute_run(txs[start:end], base, first_index=start,
+                                             num_workers=self.native_threads, cpu_sets=self._native_cpu_sets)
             if outcome is not None:
                 run_receipts, run_writes = outcome.receipts, outcome.writes
                 executions += outcome.executions

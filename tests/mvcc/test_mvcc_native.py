@@ -71,7 +71,8 @@ def run(executor_factory, genesis, blocks):
 
 
 def assert_equals_serial(genesis, blocks, workers, expect_native=True):
-    parallel = run(lambda s: ParallelExecutor(s, workers, sequential_below=0, pin=False), genesis, blocks)
+    parallel = run(lambda s: ParallelExecutor(s, workers, sequential_below=0, pin=False, native_threads=workers),
+                   genesis, blocks)
     serial = run(SerialExecutor, genesis, blocks)
     assert parallel[0] == serial[0]
     assert parallel[1] == serial[1]
@@ -183,7 +184,8 @@ def test_values_beyond_uint64_fall_back_to_python(workers):
     huge_amount = [Transfer(account(0), account(1), 1 << 65)]
     negative = [Transfer(account(3), account(1), 0), Transfer(account(1), account(3), 9)]
     for block in (overflow, huge_value, huge_amount, negative):
-        parallel = run(lambda s: ParallelExecutor(s, workers, sequential_below=0, pin=False), genesis, [block])
+        parallel = run(lambda s: ParallelExecutor(s, workers, sequential_below=0, pin=False, native_threads=workers),
+                       genesis, [block])
         assert parallel[2].native == 0
         assert parallel[:2] == run(SerialExecutor, genesis, [block])[:2]
 
@@ -243,7 +245,7 @@ def test_many_blocks_with_background_gc_and_snapshot_readers(workers):
     for thread in readers:
         thread.start()
     try:
-        with ParallelExecutor(store, workers, sequential_below=0, pin=False) as executor:
+        with ParallelExecutor(store, workers, sequential_below=0, pin=False, native_threads=workers) as executor:
             for block in blocks:
                 executor.execute_block(block)
                 assert executor.last_stats.native == len(block)
@@ -261,3 +263,16 @@ def test_many_blocks_with_background_gc_and_snapshot_readers(workers):
     with store.snapshot() as ours, reference.snapshot() as theirs:
         assert dict(ours.scan()) == dict(theirs.scan())
     store.close()
+
+
+def test_native_threads_default_and_checks(monkeypatch):
+    """The native path runs its serial loop unless told otherwise (config, env); counts below 1 fail."""
+    monkeypatch.setenv("SUPERVM_NATIVE_THREADS", "3")
+    store = MVCCStore(16, gc_threads=0)
+    with ParallelExecutor(store, 2, pin=False) as executor:
+        assert executor.native_threads == 3
+    monkeypatch.delenv("SUPERVM_NATIVE_THREADS")
+    with ParallelExecutor(store, 2, pin=False) as executor:
+        assert executor.native_threads == 1
+    with pytest.raises(ValueError, match="native_threads must be an int >= 1, got 0"):
+        ParallelExecutor(store, 2, pin=False, native_threads=0)
