@@ -108,7 +108,9 @@ class Snapshot:
         return None if chain is None else chain.at(self.height)
 
     def get_many(self, keys) -> list[int | str | bytes | None]:
-        """`get` of each of `keys`, in order (one call for a block's whole read set)."""
+        """`get` of each of `keys`, in order (one call for a block's whole read set). A chain whose
+        newest version is visible (the usual case at the latest height) is read without a search;
+        a chain that GC is editing meanwhile (its epoch odd or moved) goes through `_Chain.at`."""
         if not self._open:
             raise ValueError("snapshot is closed")
         shards, mask, height = self._shards, self._mask, self.height
@@ -116,7 +118,20 @@ class Snapshot:
         append = values.append
         for key in keys:
             chain = shards[hash(key) & mask].keys.get(key)
-            append(None if chain is None else chain.at(height))
+            if chain is None:
+                append(None)
+                continue
+            epoch, heights = chain.epoch, chain.heights
+            last = len(heights) - 1
+            try:
+                if not epoch & 1 and heights[last] <= height:
+                    value = chain.values[last]  # values are appended before heights: index last exists
+                    if chain.epoch == epoch:
+                        append(value)
+                        continue
+            except IndexError:  # GC truncated the chain under us: search it properly
+                pass
+            append(chain.at(height))
         return values
 
     def scan(self, start: str | None = None, stop: str | None = None, *, prefix: str | None = None

@@ -134,3 +134,24 @@ def test_readers_at_old_snapshots_see_exactly_their_version():
         for thread in threads:
             thread.join()
         assert not errors and len(heights_read) >= 20
+
+
+def test_get_many_equals_get_at_every_height():
+    """Batch reads at old and latest snapshots, with deletions, missing keys and collected history."""
+    store = MVCCStore(4, gc_threads=0)
+    keys = [f"k{i}" for i in range(20)] + ["absent"]
+    snaps = [store.snapshot()]  # each held open, so GC keeps every height readable
+    for height in range(1, 6):
+        store.commit({f"k{i}": (None if (i + height) % 7 == 0 else i * height) for i in range(0, 20, height)})
+        snaps.append(store.snapshot())
+    try:
+        for snap in snaps:
+            assert snap.get_many(keys) == [snap.get(k) for k in keys]
+        store.commit({"k1": "new"})
+        assert snaps[-1].get_many(["k1"]) == [snaps[-1].get("k1")] != ["new"]
+    finally:
+        for snap in snaps:
+            snap.close()
+    store.collect_garbage()
+    with store.snapshot() as snap:
+        assert snap.get_many(keys) == [snap.get(k) for k in keys] and snap.get_many(["k1"]) == ["new"]
