@@ -82,11 +82,13 @@ class BlockView:
         the snapshot in one batch (``get_many`` when it has one). For a block's only reader, as the
         native path is: concurrent misses of the same key are not coalesced here."""
         cache = self._cache
-        missing = [key for key in keys if key not in cache]
+        missing = [key for key in keys if key not in cache] if cache else keys
         if missing:
             fetch = getattr(self._snapshot, "get_many", None)
             values = fetch(missing) if fetch is not None else [self._snapshot.get(key) for key in missing]
             cache.update(zip(missing, values))
+            if missing is keys:  # nothing was cached: the fetch is the answer
+                return values
         return [cache[key] for key in keys]
 
 
