@@ -37,7 +37,7 @@ from supervm_jax.curve import BN254_G1
 from supervm_jax.curve.weierstrass import ShortWeierstrass
 from supervm_jax.field.limbs import first_not_below
 from supervm_jax.msm.pippenger import combine, window_sums
-from supervm_jax.pmap import BATCH_AXIS, announce_compile, device_mesh, mesh_jit, pow2_bucket, shard_map, x64_scope
+from supervm_jax.pmap import BATCH_AXIS, announce_compile, device_mesh, fine_bucket, mesh_jit, pow2_bucket, shard_map, x64_scope
 
 MAX_WINDOW = 16
 LANE_TARGET = 2048  # windows x chunks per device: the width of one batched point addition
@@ -59,13 +59,6 @@ def fixed_base_window(n: int, scalar_bits: int) -> int:
     """The window c minimizing the additions of a fixed-base MSM of n points per device: with the
     2^(c w) P_i tables all W(c) windows share one set of buckets, so the cost is W(c) n + 2^c."""
     return min(range(2, MAX_WINDOW + 1), key=lambda c: (n_windows(c, scalar_bits) * n + (1 << c), c))
-
-
-def _fine_bucket(n: int) -> int:
-    """n rounded up to a multiple of 2^(bit_length(n) - 4) (at least 8): at most 1/8 padding waste,
-    and still few distinct sizes (so few compiled programs)."""
-    step = 1 << max(n.bit_length() - 4, 3)
-    return -(-n // step) * step
 
 
 def n_windows(c: int, scalar_bits: int) -> int:
@@ -300,7 +293,7 @@ class FixedBaseMSM:
         self.table = None
         if self.n_finite:
             rows = self.n_windows * self.n_finite if precompute else self.n_finite
-            total = _fine_bucket(max(-(-rows // D), min_rows)) * D
+            total = fine_bucket(max(-(-rows // D), min_rows)) * D
             if precompute:
                 with x64_scope():
                     P = _precompute(curve, self.window, self.n_windows)(P)  # (3, *E, W * n), window-major

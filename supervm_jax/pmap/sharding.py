@@ -56,6 +56,16 @@ def pow2_bucket(n: int, minimum: int = 1) -> int:
     return max(minimum, 1 << max(n - 1, 0).bit_length())
 
 
+def fine_bucket(n: int, minimum: int = 8) -> int:
+    """The padded length of a batch of `n` items when padding costs real work: n rounded up to a
+    multiple of 2^(bit_length(n) - 4), at least `minimum` (a power of two >= 8). At most 1/8 of the
+    lanes are padding (`pow2_bucket` wastes up to half), for at most 8 compiled programs per octave."""
+    if n <= minimum:
+        return minimum
+    step = 1 << max(n.bit_length() - 4, 3)
+    return -(-n // step) * step
+
+
 def padded_length(n: int, n_devices: int) -> int:
     """Smallest multiple of n_devices that is >= n (at least n_devices, so every shard is non-empty)."""
     return max(-(-n // n_devices), 1) * n_devices

@@ -20,7 +20,8 @@ Methods: ``"single"`` checks every signature by its own double-scalar multiplica
 multi-process mesh process 0's draw, on every process: `pmap.agreed_randbelow`) and checks
 [8](-(sum z_i S_i) B + sum z_i R_i + sum (z_i k_i) A_i) = 0 with one MSM over 2n + 1 points; if it
 fails, every signature is checked singly, so the results are always the single results (the
-cofactored batch equation is exactly as strict as the cofactored single one). ``"auto"`` takes the
+cofactored batch equation is exactly as strict as the cofactored single one). Repeated keys are
+decoded once and enter the MSM once, with the sum of their signatures' scalars. ``"auto"`` takes the
 batch path for zip215 batches of at least BATCH_MIN well-formed signatures.
 """
 
@@ -86,22 +87,29 @@ def ed25519_verify(public_keys, messages, signatures, rule: str = "zip215", *, m
     k = [int.from_bytes(hashlib.sha512(r_enc[i].tobytes() + keys[i].tobytes() + msgs[i]).digest(), "little") % L
          for i in range(n)]
     mesh = mesh or device_mesh()
-    points, decodes, canonical = ED25519.decode(np.concatenate([keys, r_enc]), mesh=mesh)
-    A, R = points[..., :n], points[..., n:]
-    ok = np.array([v < L for v in s]) & decodes[:n] & decodes[n:]
+    # A block's signers repeat: each distinct key is decoded once and, in the batch equation, is one
+    # point whose scalar sums its signatures' z_i k_i.
+    unique_keys, owner = np.unique(keys, axis=0, return_inverse=True)
+    owner = owner.reshape(-1)
+    u = len(unique_keys)
+    points, decodes, canonical = ED25519.decode(np.concatenate([unique_keys, r_enc]), mesh=mesh)
+    A_unique, R = points[..., :u], points[..., u:]
+    ok = np.array([v < L for v in s]) & decodes[:u][owner] & decodes[u:]
     if rule == "rfc8032":
         y_a, y_r = _y_values(keys), _y_values(r_enc)
         ok &= np.array([ya < P and ya not in SMALL_ORDER_Y and yr not in SMALL_ORDER_Y for ya, yr in zip(y_a, y_r)])
-        ok &= canonical[n:]  # only a canonical R can equal an encoding we compute
+        ok &= canonical[u:]  # only a canonical R can equal an encoding we compute
     idx = np.flatnonzero(ok)
     if idx.size == 0:
         return ok
+    owner = owner[idx]
     if idx.size < n:  # gather the well-formed ones (no device gather when all are)
-        A, R, s, k, s_enc = A[..., idx], R[..., idx], [s[i] for i in idx], [k[i] for i in idx], s_enc[idx]
+        R, s, k, s_enc = R[..., idx], [s[i] for i in idx], [k[i] for i in idx], s_enc[idx]
     use_batch = rule == "zip215" and (method == "batch" or (method == "auto" and idx.size >= BATCH_MIN))
-    if use_batch and _batch_equation_holds(A, R, s, k, mesh):
+    if use_batch and _batch_equation_holds(A_unique, owner, R, s, k, mesh):
         return ok
     nat = native_for(ED25519, mesh)
+    A = A_unique[..., jnp.asarray(owner)]
     single = run_sharded(_single_kernel(rule == "zip215", nat), (comb_table(ED25519, nat),),
                          (comb_digits(s_enc, 32), np.asarray(A), window_digits(ints_to_le_bytes(k))[None],
                           np.asarray(R)), mesh=mesh)
@@ -132,11 +140,18 @@ def _single_kernel(cofactored: bool, native_kernel: bool):
     return kernel
 
 
-def _batch_equation_holds(A, R, s: list[int], k: list[int], mesh) -> bool:
-    """[8](-(sum z_i s_i) B + sum z_i R_i + sum (z_i k_i) A_i) = 0 for fresh random 128-bit z_i."""
+def _batch_equation_holds(A_unique, owner: np.ndarray, R, s: list[int], k: list[int], mesh) -> bool:
+    """[8](-(sum z_i s_i) B + sum z_i R_i + sum_j (sum_{i: owner_i = j} z_i k_i) A_j) = 0 for fresh
+    random 128-bit z_i: signature i's key is A_unique[owner[i]], and each key used enters the MSM
+    once (the same sum as one term per signature)."""
     z = [1 + v for v in agreed_randbelow((1 << 128) - 1, len(s))]  # one z per lane on every process
     b_coeff = -sum(zi * si for zi, si in zip(z, s)) % L
-    scalars = z + [zi * ki % L for zi, ki in zip(z, k)] + [b_coeff]
+    used, slot = np.unique(owner, return_inverse=True)
+    key_coeff = [0] * len(used)
+    for j, zi, ki in zip(slot.reshape(-1).tolist(), z, k):
+        key_coeff[j] += zi * ki
+    scalars = z + [c % L for c in key_coeff] + [b_coeff]
+    A = A_unique if len(used) == A_unique.shape[-1] else A_unique[..., jnp.asarray(used)]
     points = jnp.concatenate([R, A, _base_point()], axis=-1)
     total = msm(points, scalars, curve=ED25519, mesh=mesh)
     return _is_small_order(total)

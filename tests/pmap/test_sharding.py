@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from supervm_jax.field import BLS12_381_FQ, BN254_FQ
-from supervm_jax.pmap import device_mesh, pad_last_axis, padded_length, pow2_bucket, shard_along_batch, shard_batch
+from supervm_jax.pmap import device_mesh, fine_bucket, pad_last_axis, padded_length, pow2_bucket, shard_along_batch, shard_batch
 
 
 def test_tests_see_eight_devices_on_cpu():
@@ -57,6 +57,13 @@ def test_padding_helpers_and_errors():
 def test_pow2_bucket():
     assert [pow2_bucket(n) for n in (0, 1, 2, 3, 4, 5, 1024, 1025)] == [1, 1, 2, 4, 4, 8, 1024, 2048]
     assert [pow2_bucket(n, 64) for n in (0, 1, 64, 65)] == [64, 64, 64, 128]
+
+
+def test_fine_bucket():
+    assert [fine_bucket(n) for n in (0, 1, 8, 9, 16, 17, 1000, 16_300, 20_001)] == [8, 8, 8, 16, 16, 24, 1024, 16_384, 20_480]
+    assert fine_bucket(65, 64) == 72 and fine_bucket(3, 64) == 64
+    for n in range(1, 5000, 7):  # at most 1/8 of the lanes padding, past the minimum
+        assert n <= fine_bucket(n) and (fine_bucket(n) - n) * 8 <= max(fine_bucket(n), 64)
 
 
 def test_pre_sharded_inputs_give_the_same_result(mesh):
