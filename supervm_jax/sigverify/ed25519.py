@@ -35,7 +35,8 @@ import numpy as np
 
 from supervm_jax.curve import ED25519
 from supervm_jax.msm import msm
-from supervm_jax.pmap import agreed_randbelow, device_mesh
+from supervm_jax.curve.group import MIN_BUCKET
+from supervm_jax.pmap import agreed_randbelow, device_mesh, pow2_bucket
 from supervm_jax.sigverify import inputs
 from supervm_jax.sigverify.kernels import (
     comb_digits,
@@ -55,6 +56,8 @@ L = ED25519.order
 P = ED25519.coords.modulus
 _Y8 = 0x05FC536D880238B13933C6D305ACDFD5F098EFF289F4C345B027B2C28F95E826  # y of the order-8 points
 SMALL_ORDER_Y = frozenset({0, 1, P - 1, P, P + 1, _Y8, P - _Y8})  # libsodium's encoding blocklist
+_BASE_ENCODING = bytes.fromhex("58" + "66" * 31)  # B (RFC 8032)
+_IDENTITY_ENCODING = bytes([1]) + bytes(31)  # (0, 1)
 
 
 def ed25519_verify(public_keys, messages, signatures, rule: str = "zip215", *, method: str = "auto",
@@ -88,28 +91,32 @@ def ed25519_verify(public_keys, messages, signatures, rule: str = "zip215", *, m
          for i in range(n)]
     mesh = mesh or device_mesh()
     # A block's signers repeat: each distinct key is decoded once and, in the batch equation, is one
-    # point whose scalar sums its signatures' z_i k_i.
+    # MSM point whose scalar sums its signatures' z_i k_i. The decode batch is [distinct keys, B,
+    # identity padding, R], padded so that it (and the MSM over it) fills a power-of-two bucket
+    # exactly: every device shape then depends on n and that bucket only, not on this batch's keys
+    # (no compile per batch; B's slot carries the batch equation's B coefficient).
     unique_keys, owner = np.unique(keys, axis=0, return_inverse=True)
     owner = owner.reshape(-1)
     u = len(unique_keys)
-    points, decodes, canonical = ED25519.decode(np.concatenate([unique_keys, r_enc]), mesh=mesh)
-    A_unique, R = points[..., :u], points[..., u:]
-    ok = np.array([v < L for v in s]) & decodes[:u][owner] & decodes[u:]
+    slots = pow2_bucket(n + u + 1, MIN_BUCKET) - n
+    fill = np.frombuffer(_BASE_ENCODING + _IDENTITY_ENCODING * (slots - u - 1), np.uint8).reshape(-1, 32)
+    points, decodes, canonical = ED25519.decode(np.concatenate([unique_keys, fill, r_enc]), mesh=mesh)
+    A_slots, R = points[..., :slots], points[..., slots:]
+    ok = np.array([v < L for v in s]) & decodes[:u][owner] & decodes[slots:]
     if rule == "rfc8032":
         y_a, y_r = _y_values(keys), _y_values(r_enc)
         ok &= np.array([ya < P and ya not in SMALL_ORDER_Y and yr not in SMALL_ORDER_Y for ya, yr in zip(y_a, y_r)])
-        ok &= canonical[u:]  # only a canonical R can equal an encoding we compute
+        ok &= canonical[slots:]  # only a canonical R can equal an encoding we compute
     idx = np.flatnonzero(ok)
     if idx.size == 0:
         return ok
-    owner = owner[idx]
+    use_batch = rule == "zip215" and (method == "batch" or (method == "auto" and idx.size >= BATCH_MIN))
+    if use_batch and _batch_equation_holds(A_slots, u, owner, R, ok, s, k, mesh):
+        return ok
     if idx.size < n:  # gather the well-formed ones (no device gather when all are)
         R, s, k, s_enc = R[..., idx], [s[i] for i in idx], [k[i] for i in idx], s_enc[idx]
-    use_batch = rule == "zip215" and (method == "batch" or (method == "auto" and idx.size >= BATCH_MIN))
-    if use_batch and _batch_equation_holds(A_unique, owner, R, s, k, mesh):
-        return ok
     nat = native_for(ED25519, mesh)
-    A = A_unique[..., jnp.asarray(owner)]
+    A = A_slots[..., jnp.asarray(owner[idx])]
     single = run_sharded(_single_kernel(rule == "zip215", nat), (comb_table(ED25519, nat),),
                          (comb_digits(s_enc, 32), np.asarray(A), window_digits(ints_to_le_bytes(k))[None],
                           np.asarray(R)), mesh=mesh)
@@ -140,27 +147,20 @@ def _single_kernel(cofactored: bool, native_kernel: bool):
     return kernel
 
 
-def _batch_equation_holds(A_unique, owner: np.ndarray, R, s: list[int], k: list[int], mesh) -> bool:
-    """[8](-(sum z_i s_i) B + sum z_i R_i + sum_j (sum_{i: owner_i = j} z_i k_i) A_j) = 0 for fresh
-    random 128-bit z_i: signature i's key is A_unique[owner[i]], and each key used enters the MSM
-    once (the same sum as one term per signature)."""
-    z = [1 + v for v in agreed_randbelow((1 << 128) - 1, len(s))]  # one z per lane on every process
-    b_coeff = -sum(zi * si for zi, si in zip(z, s)) % L
-    used, slot = np.unique(owner, return_inverse=True)
-    key_coeff = [0] * len(used)
-    for j, zi, ki in zip(slot.reshape(-1).tolist(), z, k):
-        key_coeff[j] += zi * ki
-    scalars = z + [c % L for c in key_coeff] + [b_coeff]
-    A = A_unique if len(used) == A_unique.shape[-1] else A_unique[..., jnp.asarray(used)]
-    points = jnp.concatenate([R, A, _base_point()], axis=-1)
-    total = msm(points, scalars, curve=ED25519, mesh=mesh)
+def _batch_equation_holds(A_slots, base_slot: int, owner: np.ndarray, R, ok: np.ndarray, s: list[int],
+                          k: list[int], mesh) -> bool:
+    """[8](-(sum z_i s_i) B + sum z_i R_i + sum_j (sum_{i: owner_i = j} z_i k_i) A_j) = 0 over the
+    signatures i with ok[i], for fresh random 128-bit z_i (z_i = 0 for the others). Signature i's key
+    is A_slots[owner[i]], B is A_slots[base_slot], the other slots are the identity (scalar 0)."""
+    draws = agreed_randbelow((1 << 128) - 1, len(s))  # one z per lane on every process
+    z = [1 + v if good else 0 for v, good in zip(draws, ok.tolist())]
+    coeff = [0] * A_slots.shape[-1]
+    for j, zi, ki in zip(owner.tolist(), z, k):
+        if zi:
+            coeff[j] += zi * ki
+    coeff[base_slot] = -sum(zi * si for zi, si in zip(z, s) if zi)
+    total = msm(jnp.concatenate([R, A_slots], axis=-1), z + [c % L for c in coeff], curve=ED25519, mesh=mesh)
     return _is_small_order(total)
-
-
-@functools.lru_cache(maxsize=None)
-def _base_point():
-    """B as a (4, L, 1) device array, built and validated once."""
-    return ED25519.generator_points(1)
 
 
 def _is_small_order(pt: tuple[int, int]) -> bool:

@@ -25,6 +25,7 @@ from vectors import rfc8032, speccheck, zip215_small_order, zip215_small_order_s
 
 from supervm_jax.pmap import device_mesh
 from supervm_jax.sigverify import ed25519_verify
+from supervm_jax.sigverify import ed25519 as ed25519_module
 
 # ---------------------------------------------------------------------------------------------------
 # Plain-Python Ed25519 (extended coordinates on -x^2 + y^2 = 1 + d x^2 y^2)
@@ -492,3 +493,28 @@ def test_value_error_structure(case):
         pks = b"".join(pks)
     with pytest.raises(ValueError):
         ed25519_verify(pks, msgs, sigs)
+
+
+@pytest.mark.parametrize("n,signers", [(40, 3), (70, 70), (33, 1)])
+def test_batch_equation_with_repeated_keys_holds_without_the_single_path(monkeypatch, n, signers):
+    """Valid batches whose keys repeat (and sizes the buckets do not divide) pass on the batch
+    equation alone: the per-signature fallback, which would hide a wrong aggregated key scalar, is
+    made to fail. One flipped S bit must then fail the equation (and reach the fallback)."""
+    keys = [nacl.signing.SigningKey(bytes([7, k]) * 16) for k in range(signers)]
+    pks, msgs, sigs = [], [], []
+    for i in range(n):
+        key = keys[(i * 5) % signers]
+        msg = f"repeated signer {i}".encode()
+        pks.append(bytes(key.verify_key))
+        msgs.append(msg)
+        sigs.append(key.sign(msg).signature)
+
+    def no_single_path(*args, **kwargs):
+        raise AssertionError("the batch equation failed on a valid batch")
+
+    monkeypatch.setattr(ed25519_module, "run_sharded", no_single_path)
+    assert ed25519_verify(pks, msgs, sigs, method="batch").all()
+    bad = bytearray(sigs[n // 2])
+    bad[40] ^= 1  # S changes: the signature is invalid, the batch equation must fail
+    with pytest.raises(AssertionError, match="batch equation failed"):
+        ed25519_verify(pks, msgs, sigs[: n // 2] + [bytes(bad)] + sigs[n // 2 + 1:], method="batch")
