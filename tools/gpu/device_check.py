@@ -8,7 +8,7 @@ installs the carried wheels first), or here with ``--rehearse`` (CPU backend, sm
 Stages run one after another, each under its own timeout clipped to what is left of the budget, so
 the call always returns inside the device tool's 10-minute limit with whatever finished:
 
-1. ``sanity``: the field / NTT / pmap tests (the device backend works at all);
+1. ``sanity``: the prime-field and sharding tests (the device backend works at all);
 2. ``bench_<suite>``: every suite of `supervm_jax.bench` at device-sized n (`GPU_SIZES`; rehearsal:
    `REHEARSAL_SIZES`), its JSON lines collected;
 3. ``tests``: the whole test suite (``pytest -v``, so a stage cut by the budget still reports how far
@@ -143,13 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     sizes = REHEARSAL_SIZES if args.rehearse else GPU_SIZES
     card = card_name()
     plan = [("sanity", [py, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "tests/field/test_prime_field.py",
-                        "tests/pmap"], STAGE_TIMEOUT_S["sanity"])]
+                        "tests/pmap/test_sharding.py"], STAGE_TIMEOUT_S["sanity"])]
     for suite in suites():
         n = sizes.get(suite)
         plan.append((f"bench_{suite}", [py, "-m", "supervm_jax.bench", suite, "--repeats=3"] + ([f"--n={n}"] if n else []),
                      BENCH_TIMEOUT_S))
     tests = [py, "-m", "pytest", "-v", "-p", "no:cacheprovider", "--max-worker-restart=0"]
-    tests += ["-x", "tests/field", "tests/merkle"] if args.rehearse else ["-n", "4", "--dist", "loadfile"]
+    tests += ["-x", "tests/hash"] if args.rehearse else ["-n", "4", "--dist", "loadfile"]
     plan.append(("tests", tests, STAGE_TIMEOUT_S["tests"]))
     stages, rows = [], []
     for name, command, timeout_s in plan:
