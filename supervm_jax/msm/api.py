@@ -37,7 +37,7 @@ from supervm_jax.curve import BN254_G1
 from supervm_jax.curve.weierstrass import ShortWeierstrass
 from supervm_jax.field.limbs import first_not_below
 from supervm_jax.msm.pippenger import combine, window_sums
-from supervm_jax.pmap import BATCH_AXIS, announce_compile, device_mesh, fine_bucket, mesh_jit, pow2_bucket, shard_map, x64_scope
+from supervm_jax.pmap import BATCH_AXIS, announce_compile, device_mesh, fine_bucket, lane_bucket, mesh_jit, pow2_bucket, shard_map, x64_scope
 
 MAX_WINDOW = 16
 LANE_TARGET = 2048  # windows x chunks per device: the width of one batched point addition
@@ -171,7 +171,7 @@ def _run(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, c: int,
          chunks: int | None = None) -> list:
     """points (3, *E, B, n), digits (B, W, n) -> list of B affine results (pads both per call)."""
     mesh = mesh or device_mesh()
-    share = pow2_bucket(-(-digits.shape[-1] // mesh.size), 8)
+    share = lane_bucket(-(-digits.shape[-1] // mesh.size), mesh.devices.flat[0].platform)
     # placed as FixedBaseMSM places its table, so both share one compiled program per size (a jit
     # program is compiled per input sharding)
     pts = jax.device_put(_pad_identity(curve, points, share * mesh.size), NamedSharding(mesh, _points_spec(curve)))

@@ -34,6 +34,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from typing import Any
 
@@ -113,9 +114,12 @@ def _hex_bytes(value: Any, size: int, name: str) -> bytes:
     if not isinstance(value, str) or len(value) != 2 * size:
         raise ValueError(f"{name} must be {2 * size} hex chars")
     try:
-        return bytes.fromhex(value)
+        raw = bytes.fromhex(value)
     except ValueError:
         raise ValueError(f"{name} is not hex") from None
+    if len(raw) != size:  # fromhex skips whitespace: "00 00..." of the right length is short
+        raise ValueError(f"{name} is not hex")
+    return raw
 
 
 def _u64(value: Any, name: str) -> int:
@@ -239,4 +243,15 @@ def genesis_json(accounts: dict[bytes, int]) -> dict[str, Any]:
 
 
 def receipt_json(height: int, index: int, success: bool, reason: str | None) -> str:
-    return json.dumps({"height": height, "index": index, "success": success, "reason": reason})
+    """One receipt line, exactly `json.dumps({"height": ..., "index": ..., "success": ..., "reason": ...})`
+    (formatted directly: a block has one per transaction)."""
+    if type(height) is not int or type(index) is not int or type(success) is not bool:
+        raise TypeError(f"receipt_json: height and index must be int, success bool; got {height!r}, {index!r}, "
+                        f"{success!r}")
+    text = "null" if reason is None else _json_string(reason)
+    return f'{{"height": {height}, "index": {index}, "success": {"true" if success else "false"}, "reason": {text}}}'
+
+
+@functools.lru_cache(maxsize=64)  # the receipt reasons are a handful of names
+def _json_string(text: str) -> str:
+    return json.dumps(text)

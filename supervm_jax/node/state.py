@@ -79,7 +79,28 @@ def merkle_root(leaves: Sequence[bytes]) -> bytes:
 
 def header_bytes(header: Mapping[str, Any]) -> bytes:
     """Canonical JSON (sorted keys, no spaces) of a header or a transaction."""
+    if type(header) is dict and header.keys() == _TRANSFER_KEYS:  # a signed transfer: 5x faster
+        fast = _transfer_bytes(header)
+        if fast is not None:
+            return fast
     return json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+
+
+_TRANSFER_KEYS = {"type", "from", "to", "amount", "nonce", "sig"}
+
+
+def _transfer_bytes(tx: dict) -> bytes | None:
+    """`header_bytes` of a transfer object whose strings need no escaping (ASCII letters and digits)
+    and whose numbers are plain ints; None for any other (the general encoder takes it)."""
+    kind, sender, recipient, sig, amount, nonce = (tx["type"], tx["from"], tx["to"], tx["sig"], tx["amount"],
+                                                    tx["nonce"])
+    if not (type(amount) is int and type(nonce) is int and kind == "transfer"):
+        return None
+    for text in (sender, recipient, sig):
+        if type(text) is not str or not (text.isascii() and text.isalnum()):
+            return None
+    return (f'{{"amount":{amount},"from":"{sender}","nonce":{nonce},"sig":"{sig}","to":"{recipient}",'
+            f'"type":"transfer"}}').encode()
 
 
 def tx_hash(tx_json: Any) -> bytes:

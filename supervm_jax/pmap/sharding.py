@@ -66,6 +66,18 @@ def fine_bucket(n: int, minimum: int = 8) -> int:
     return -(-n // step) * step
 
 
+def lane_bucket(n: int, platform: str, minimum: int = 8) -> int:
+    """The padded length of a batch of `n` lanes for a kernel on `platform` ("cpu", "gpu", ...):
+    `fine_bucket` on CPU, `pow2_bucket` elsewhere (`minimum` a power of two >= 8).
+
+    On XLA:CPU every padded lane costs as much as a real one (the native kernels and the vectorized
+    loops compute each lane in full), so up to half the work of a `pow2_bucket` can be padding; a
+    compile there costs a few seconds and happens at most 8 times per octave. On a GPU a batch below
+    the card's width costs about the same whatever its length while each new shape compiles for much
+    longer, so powers of two win (docs/PERFORMANCE.md, per-platform choices)."""
+    return fine_bucket(n, minimum) if platform == "cpu" else pow2_bucket(n, minimum)
+
+
 def padded_length(n: int, n_devices: int) -> int:
     """Smallest multiple of n_devices that is >= n (at least n_devices, so every shard is non-empty)."""
     return max(-(-n // n_devices), 1) * n_devices

@@ -127,8 +127,9 @@ def test_host_and_device_level_paths_equal(monkeypatch):
         state.update(zip(idx, leaves))
         roots = {name: t.update(idx, leaves) for name, t in trees.items()}
         assert len(set(roots.values())) == 1 and roots["host"] == dense_root(depth, state)
-    # the module constant is the default threshold
+    # the module constants are the default thresholds (CPU_HOST_PAIRS on a CPU backend)
     monkeypatch.setattr(U, "HOST_PAIRS", 0)
+    monkeypatch.setattr(U, "CPU_HOST_PAIRS", 0)
     forced = UpdatableMerkleTree(depth)
     calls = []
     real = U.N.pair_level

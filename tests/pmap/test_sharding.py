@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from supervm_jax.field import BLS12_381_FQ, BN254_FQ
-from supervm_jax.pmap import device_mesh, fine_bucket, pad_last_axis, padded_length, pow2_bucket, shard_along_batch, shard_batch
+from supervm_jax.pmap import device_mesh, fine_bucket, lane_bucket, pad_last_axis, padded_length, pow2_bucket, shard_along_batch, shard_batch
 
 
 def test_tests_see_eight_devices_on_cpu():
@@ -64,6 +64,15 @@ def test_fine_bucket():
     assert fine_bucket(65, 64) == 72 and fine_bucket(3, 64) == 64
     for n in range(1, 5000, 7):  # at most 1/8 of the lanes padding, past the minimum
         assert n <= fine_bucket(n) and (fine_bucket(n) - n) * 8 <= max(fine_bucket(n), 64)
+
+
+def test_lane_bucket_is_fine_on_cpu_and_pow2_elsewhere():
+    assert [lane_bucket(n, "cpu", 64) for n in (1, 65, 16_388)] == [64, 72, 18_432]
+    assert [lane_bucket(n, "gpu", 64) for n in (1, 65, 16_388)] == [64, 128, 32_768]
+    for n in range(1, 40_000, 97):  # a bucket is its own bucket: padding to it twice adds nothing
+        for platform in ("cpu", "gpu"):
+            b = lane_bucket(n, platform, 64)
+            assert b >= n and lane_bucket(b, platform, 64) == b
 
 
 def test_pre_sharded_inputs_give_the_same_result(mesh):
