@@ -16,10 +16,10 @@ Design and measured numbers: docs/HASHING.md.
 
 from supervm_jax.hash import keccak256_batch, keccak256_many, poseidon_hash, sha256_batch, sha256_many
 from supervm_jax.merkle.incremental import IncrementalMerkleTree
-from supervm_jax.merkle.tree import MerkleProof, MerkleTree
+from supervm_jax.merkle.tree import MerkleProof, MerkleTree, sha256_root_on_host
 from supervm_jax.merkle.updatable import UpdatableMerkleTree
 
 __all__ = [
     "IncrementalMerkleTree", "MerkleProof", "MerkleTree", "UpdatableMerkleTree", "keccak256_batch",
-    "keccak256_many", "poseidon_hash", "sha256_batch", "sha256_many",
+    "keccak256_many", "poseidon_hash", "sha256_batch", "sha256_many", "sha256_root_on_host",
 ]

@@ -14,6 +14,7 @@ Leaves are used as given (not hashed first): 32-byte values (bytes, or (32,) uin
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -37,6 +38,27 @@ class MerkleProof(NamedTuple):
 
 def _depth_for(n: int) -> int:
     return max(n - 1, 0).bit_length()
+
+
+def sha256_root_on_host(leaves: Sequence[bytes]) -> bytes:
+    """`MerkleTree(leaves, "sha256").root` with hashlib on the host, for n >= 1 leaves of 32 bytes:
+    the same tree (depth ceil(log2 n), an odd level padded with that level's zero-subtree root).
+
+    For callers on a CPU mesh with small trees (a block's transaction and receipt roots): OpenSSL's
+    SHA-256 beats the XLA:CPU kernel there and does not queue behind other device programs."""
+    level = list(leaves)
+    if not level:
+        raise ValueError("sha256_root_on_host: no leaves")
+    for i, leaf in enumerate(level):
+        if not isinstance(leaf, bytes) or len(leaf) != 32:
+            raise ValueError(f"sha256_root_on_host: leaf {i} is not 32 bytes")
+    zero = bytes(32)
+    while len(level) > 1:
+        if len(level) % 2:
+            level.append(zero)
+        level = [hashlib.sha256(level[k] + level[k + 1]).digest() for k in range(0, len(level), 2)]
+        zero = hashlib.sha256(zero + zero).digest()
+    return level[0]
 
 
 class MerkleTree:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from supervm_jax.hash import poseidon_constants as pc
-from supervm_jax.merkle import IncrementalMerkleTree, MerkleProof, MerkleTree
+from supervm_jax.merkle import IncrementalMerkleTree, MerkleProof, MerkleTree, sha256_root_on_host
 
 REF_HASH = {
     "sha256": lambda a, b: hashlib.sha256(a + b).digest(),
@@ -46,6 +46,15 @@ def test_roots_and_proofs_vs_reference(name):
         assert MerkleTree.verify_batch(tree.root, leaves, proofs).all()
     deeper = MerkleTree(leaves, hash=name, depth=6)
     assert deeper.root == reference_root(leaves, name, 6)
+
+
+def test_host_sha256_root_equals_the_reference_tree():
+    for n in (1, 2, 3, 5, 8, 13, 100, 1025):
+        leaves = make_leaves("sha256", n, n)
+        assert sha256_root_on_host(leaves) == reference_root(leaves, "sha256", max(n - 1, 0).bit_length()), n
+    for bad in ([], [b"x" * 31], [bytes(32), "00" * 32]):
+        with pytest.raises(ValueError, match="sha256_root_on_host"):
+            sha256_root_on_host(bad)
 
 
 def test_large_level_chunks_and_array_leaves():
