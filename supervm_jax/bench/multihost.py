@@ -15,15 +15,18 @@ Records (ours_s: median seconds per call; the 2-process record's `speedup` is 1-
   its constraint count): five fixed-base MSMs per proof split over the mesh, the QAP and the
   blinding on each process (measured once, with the first --n).
 
-Communication per call and process: `bytes_per_call` / `gathers_per_call` are the results
-replicated to every process (`pmap.traffic()`, measured); `partial_sum_bytes` is the all-gather of
-the other processes' per-device window sums inside the MSM programs (modelled: (3, *E) uint32 limbs
-per window and device). On one box both processes share the same cores, so the figure measures the
+Communication per call and process, in bytes received: `bytes_per_call` / `gathers_per_call`, the
+results replicated to every process (`pmap.traffic()`, measured); `input_check_bytes`, JAX's own
+check that every process passed the same host input to `jax.device_put` onto a sharding over all
+processes (an all-gather of that input, measured); `partial_sum_bytes`, the all-gather of the other
+processes' per-device window sums inside the MSM programs (modelled: (3, *E) uint32 limbs per
+window and device). On one box both processes share the same cores, so the figure measures the
 runtime's overhead, not more silicon; across hosts the per-process work halves (docs/DEPLOY.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -90,15 +93,40 @@ def _child(out: str, n: int, prove: bool, repeats: int, coordinator: str, proces
 
 
 def _timed(fn, repeats: int) -> dict:
-    """compile_s, ours_s (median) and the traffic of one more call of `fn`."""
+    """compile_s, ours_s (median) and the traffic of one more call of `fn`: `pmap.traffic()` and the
+    bytes of JAX's own input check (below)."""
     from supervm_jax.pmap import distributed
 
     compile_s, ours_s = harness.compile_and_median(fn, repeats)
     distributed.reset_traffic()
-    fn()
+    with _input_checks() as checked:
+        fn()
     traffic = distributed.traffic()
     return {"ours_s": ours_s, "compile_s": compile_s, "bytes_per_call": traffic["bytes"],
-            "gathers_per_call": traffic["gathers"]}
+            "gathers_per_call": traffic["gathers"], "input_check_bytes": checked[0]}
+
+
+@contextlib.contextmanager
+def _input_checks() -> Iterator[list[int]]:
+    """Counts what JAX's `jax.device_put` of a host array onto a sharding over every process
+    receives to check that all processes passed the same value (`multihost_utils.assert_equal`, an
+    all-gather of the whole input): nbytes x (processes - 1) per check, in a one-element list."""
+    import jax
+    import numpy as np
+    from jax.experimental import multihost_utils
+
+    received = [0]
+    check = multihost_utils.assert_equal
+
+    def counted(value, *args, **kwargs):
+        received[0] += sum(np.asarray(leaf).nbytes for leaf in jax.tree.leaves(value)) * (jax.process_count() - 1)
+        return check(value, *args, **kwargs)
+
+    multihost_utils.assert_equal = counted
+    try:
+        yield received
+    finally:
+        multihost_utils.assert_equal = check
 
 
 def _partial_sum_bytes(group, windows: int, mesh) -> int:
@@ -149,7 +177,8 @@ def _record(case: str, n: int, processes: int, m: dict, base: float | None, devi
                           compile_s=m["compile_s"], backend="cpu", devices=devices,
                           extra={"processes": processes, "bytes_per_call": m["bytes_per_call"],
                                  "gathers_per_call": m["gathers_per_call"],
-                                 "partial_sum_bytes": m["partial_sum_bytes"], **extra})
+                                 "partial_sum_bytes": m["partial_sum_bytes"],
+                                 "input_check_bytes": m["input_check_bytes"], **extra})
 
 
 def run(sizes: list[int]) -> Iterator[harness.Record]:
@@ -159,7 +188,8 @@ def run(sizes: list[int]) -> Iterator[harness.Record]:
         for processes, m in runs.items():
             msm = m["msm"]
             harness.log(f"msm BN254_G1 n={n}, {processes} process(es) x 1 CPU device: {msm['ours_s']:.3f} s/call, "
-                        f"{msm['bytes_per_call']} B/call received from other processes")
+                        f"{msm['bytes_per_call'] + msm['input_check_bytes']} B/call received from other processes "
+                        "(measured)")
             yield _record("msm", n, processes, msm, runs[1]["msm"]["ours_s"], m["devices"])
         if not prove:
             continue
@@ -167,7 +197,8 @@ def run(sizes: list[int]) -> Iterator[harness.Record]:
         for processes, m in runs.items():
             pb = m["prove_batch"]
             harness.log(f"prove_batch of {PROOFS} proofs ({CIRCUIT.name}), {processes} process(es) x 1 CPU device: "
-                        f"{pb['ours_s']:.3f} s/call, {pb['bytes_per_call']} B/call received from other processes")
+                        f"{pb['ours_s']:.3f} s/call, {pb['bytes_per_call'] + pb['input_check_bytes']} B/call received from "
+                        "other processes (measured)")
             yield _record("prove_batch", constraints, processes, pb, runs[1]["prove_batch"]["ours_s"], m["devices"],
                           proofs=PROOFS, circuit=CIRCUIT.name)
 
