@@ -9,8 +9,12 @@ Without --blocks the workload is generated from --seed, --accounts, --txs_per_bl
 --num_blocks (`node.workload`). With --state=DIR the state is durable (DIR/state.db, sqlite WAL); a
 rerun on the same DIR continues after the last committed block and reaches the same roots.
 stdout: one JSON line per block (stage times, TPS, state root), then a summary line; stderr:
-progress. Bad flags, configuration, genesis or state: one line ``error: ...`` and exit code 2. The node
-runs as one process: with --num_processes > 1 it exits 2 (docs/DEPLOY.md).
+progress. Bad flags, configuration, genesis or state: one line ``error: ...`` and exit code 2.
+
+As N processes (--coordinator, --num_processes, --process_id; the same input on each): every process
+executes every block and the device stages span all processes' devices; process 0 alone keeps
+--state, writes --receipts and --dump_state and prints the per-block lines; every process prints
+the summary line (`node.replica`, docs/DEPLOY.md).
 """
 
 from __future__ import annotations
@@ -62,21 +66,23 @@ def _progress(done: int, total: int | None, txs: int, seconds: float) -> None:
 
 
 def run() -> None:
-    from supervm_jax.mvcc import MVCCStore
     from supervm_jax.node import Node, workload
     from supervm_jax.node.formats import load_genesis
+    from supervm_jax.node.replica import open_store
 
     config = config_from_flags()
     import jax
 
-    if jax.process_count() > 1:
-        raise JobInputError(f"the node runs as one process (got --num_processes={jax.process_count()}): its "
-                            "device stages are not mirrored across processes yet; run one node per host "
-                            "(docs/DEPLOY.md)")
+    lead = jax.process_index() == 0  # process 0 persists and reports; the others only compute
+
+    def note(text: str) -> None:  # progress on stderr: process 0's only
+        if lead:
+            sys.stderr.write(text)
+
     if FLAGS.blocks and not FLAGS.genesis:
         raise JobInputError("--blocks needs --genesis")
     path = None
-    if FLAGS.state:
+    if FLAGS.state and lead:
         os.makedirs(FLAGS.state, exist_ok=True)
         path = os.path.join(FLAGS.state, "state.db")
     if FLAGS.blocks:
@@ -85,45 +91,47 @@ def run() -> None:
             pass  # fail early (exit 2) on a missing file
         total = None
     else:
-        sys.stderr.write(f"generating the workload: {FLAGS.accounts} accounts, {FLAGS.num_blocks} blocks of "
-                         f"{FLAGS.txs_per_block} signed transfers and {FLAGS.private_per_block} private transfers "
-                         f"(first run compiles the signer: ~30 s)\n")
+        note(f"generating the workload: {FLAGS.accounts} accounts, {FLAGS.num_blocks} blocks of "
+             f"{FLAGS.txs_per_block} signed transfers and {FLAGS.private_per_block} private transfers "
+             f"(first run compiles the signer: ~30 s)\n")
         seeds, pks, accounts = workload.genesis(FLAGS.seed, FLAGS.accounts)
         total = FLAGS.num_blocks
-    store = MVCCStore(config.mvcc.shard_count, gc_threads=config.mvcc.gc_threads, path=path)
+    store = open_store(config, path, jax.process_index(), jax.process_count())
     with store, Node(store, num_workers=FLAGS.num_workers, config=config, serial=FLAGS.serial,
                      zkey=FLAGS.zkey) as node:
         node.init_genesis(accounts)
         done = node.height
         if done > 0:
-            sys.stderr.write(f"resuming after committed block {done}\n")
+            note(f"resuming after committed block {done}\n")
         if FLAGS.blocks:
             lines = _lines_after(FLAGS.blocks, done)
         else:
             lines = _skip(workload.blocks(FLAGS.seed, seeds, pks, FLAGS.txs_per_block, FLAGS.num_blocks,
                                           FLAGS.private_per_block), done)
-        receipts = _open_receipts(FLAGS.receipts, node) if FLAGS.receipts else None
-        sys.stderr.write("first block compiles the device programs (signatures, roots): ~1 min on 2 cores; the "
-                         "first private transfer loads the proving key (~20 s; made once, ~30 s, if it is the "
-                         "INSECURE test key)\n")
+        receipts = _open_receipts(FLAGS.receipts, node) if FLAGS.receipts and lead else None
+        note("first block compiles the device programs (signatures, roots): ~1 min on 2 cores; the "
+             "first private transfer loads the proving key (~20 s; made once, ~30 s, if it is the "
+             "INSECURE test key)\n")
         start, n_txs, n_blocks = time.perf_counter(), 0, 0
         try:
             for result in node.run(lines, overlap=FLAGS.overlap):
+                n_txs += result.n_txs
+                n_blocks += 1
+                if not lead:
+                    continue
                 if result.warning:
-                    sys.stderr.write(f"\nblock {result.height}: {result.warning}; committed as an empty block\n")
+                    note(f"\nblock {result.height}: {result.warning}; committed as an empty block\n")
                 if receipts is not None:
                     receipts.write("".join(line + "\n" for line in result.receipts))
                     receipts.flush()
-                n_txs += result.n_txs
-                n_blocks += 1
                 print(json.dumps(result.summary()), flush=True)
                 _progress(result.height, total, n_txs, time.perf_counter() - start)
         finally:
             if receipts is not None:
                 receipts.close()
         elapsed = time.perf_counter() - start
-        sys.stderr.write("\n")
-        if FLAGS.dump_state:
+        note("\n")
+        if FLAGS.dump_state and lead:
             _write_atomic(FLAGS.dump_state, json.dumps(node.dump(), indent=1) + "\n")
         print(json.dumps({"summary": True, "blocks": n_blocks, "txs": n_txs, "seconds": round(elapsed, 3),
                           "tps": round(n_txs / elapsed, 1) if elapsed and n_txs else None, "height": node.height,

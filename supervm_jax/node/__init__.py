@@ -9,8 +9,9 @@ execution on the CPU threads, a state root on the devices and a durable commit.
 
 Modules, one per concern: `formats` (genesis, block lines, receipts, dump: the public file
 formats), `transfer` (the signed transfer as a Block-STM transaction), `state` (account tree, state
-root, headers, account proofs), `pipeline` (the stages and their overlap), `workload` (a
-deterministic generated workload). The job: ``python -m supervm_jax.jobs.node`` (docs/NODE.md).
+root, headers, account proofs), `pipeline` (the stages and their overlap), `replica` (the node as
+several processes: every process executes, process 0 persists), `workload` (a deterministic
+generated workload). The job: ``python -m supervm_jax.jobs.node`` (docs/NODE.md, docs/DEPLOY.md).
 """
 
 from supervm_jax.node.formats import (

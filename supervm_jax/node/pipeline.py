@@ -29,7 +29,7 @@ from supervm_jax.node import formats
 from supervm_jax.node.formats import FormatError, Malformed, PrivateTx, SignedTransfer
 from supervm_jax.node.state import ZERO, AccountState, tx_hash
 from supervm_jax.node.transfer import NodeTransfer, receipt_reason
-from supervm_jax.pmap import device_mesh
+from supervm_jax.pmap import device_mesh, spans_processes
 from supervm_jax.privacy import (
     POOL_ACCOUNT,
     PrivateTransfer,
@@ -40,12 +40,13 @@ from supervm_jax.privacy import (
 from supervm_jax.sigverify import ed25519_verify
 
 GENESIS_KEY = "chain/genesis"
+RECEIPTS_PREFIX = "receipts/"
 
 
 def receipts_key(height: int) -> str:
     """Store key of block `height`'s receipt lines (newline-joined), kept so a restarted node can
     rewrite a receipts file that a kill left short."""
-    return f"receipts/{height}"
+    return f"{RECEIPTS_PREFIX}{height}"
 
 
 @dataclasses.dataclass
@@ -235,10 +236,12 @@ class Node:
     def run(self, lines: Iterable[str], *, overlap: bool = True,
             on_block: Callable[[BlockResult], None] | None = None) -> Iterator[BlockResult]:
         """Process block lines as the next heights (after the latest committed one); yields results.
-        With overlap, block k + 1 is prepared on a helper thread while block k executes."""
+        With overlap, block k + 1 is prepared on a helper thread while block k executes. On a mesh
+        that spans several processes the stages always run one after another: every process must
+        issue the same device programs in the same order (`node.replica`)."""
         heights = iter(range(self.height + 1, 1 << 62))
         items = ((next(heights), line) for line in lines)
-        if not overlap:
+        if not overlap or spans_processes(self.mesh):
             for height, line in items:
                 yield self._done(self.execute(self.prepare(height, line)), on_block)
             return

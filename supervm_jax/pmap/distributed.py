@@ -17,6 +17,9 @@ Merkle trees, signature verification, `prove_batch`) takes it unchanged:
   count the bytes each process receives (`traffic()`). With one process they are plain `jax.jit`
   and `np.asarray`: nothing changes.
 
+* host values every process must share: `agreed_randbelow` (random challenges drawn by process 0)
+  and `broadcast_bytes` (process 0's bytes, e.g. a node's committed state at start-up).
+
 Collectives inside a program (the NTT's all-to-all, the MSM's partial-sum gather) run over gloo on
 CPU (``jax_cpu_collectives_implementation``), NCCL on GPU; they are not in `traffic()`.
 """
@@ -250,3 +253,25 @@ def agreed_randbelow(bound: int, count: int) -> list[int]:
         _traffic["gathers"] += 1
         _traffic["bytes"] += raw.nbytes if jax.process_index() else 0
     return [int.from_bytes(row.tobytes(), "little") for row in raw]
+
+
+def broadcast_bytes(data: bytes) -> bytes:
+    """Process 0's `data` on every process (what the others pass is ignored); `data` itself with
+    one process. Two broadcasts (the length, then the bytes padded to a power of two so that sizes
+    share compiled programs); the bytes received count in `traffic()`. For start-up state, not for
+    a hot path."""
+    if jax.process_count() == 1:
+        return data
+    from jax.experimental import multihost_utils
+
+    lead = jax.process_index() == 0
+    length = np.frombuffer(len(data).to_bytes(8, "little") if lead else bytes(8), np.uint8)
+    length = int.from_bytes(np.asarray(multihost_utils.broadcast_one_to_all(length)).tobytes(), "little")
+    padded = np.zeros(1 << max(length - 1, 0).bit_length(), np.uint8)
+    if lead:
+        padded[:length] = np.frombuffer(data, np.uint8)
+    out = np.asarray(multihost_utils.broadcast_one_to_all(padded))[:length].tobytes()
+    with _lock:
+        _traffic["gathers"] += 2
+        _traffic["bytes"] += 0 if lead else 8 + padded.nbytes
+    return out

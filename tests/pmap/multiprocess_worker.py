@@ -1,11 +1,16 @@
 """One process of `test_multiprocess.py`: every sharded API on the global mesh, results as JSON.
 
-    python tests/pmap/multiprocess_worker.py OUT.json full|quick [COORDINATOR NUM_PROCESSES PROCESS_ID]
+    python tests/pmap/multiprocess_worker.py OUT.json [COORDINATOR NUM_PROCESSES PROCESS_ID]
 
-"quick" leaves out signature verification and prove_batch (the slow compiles). With the three runtime arguments it first joins the JAX distributed runtime (each process brings
+With the three runtime arguments it first joins the JAX distributed runtime (each process brings
 the devices XLA_FLAGS gives it); without them it runs alone. Every process computes the same calls
-on the mesh over all global devices (SPMD); process 0 writes {"devices", "processes", api: result}
-to OUT.json. Inputs are fixed (seeded), so one process with 4 devices must write the same file.
+on the mesh over all global devices (SPMD): MSM (`msm`, `msm_batch`, `FixedBaseMSM`), a Merkle
+root, `ntt_sharded`, `shard_batch` (whole input and per-process parts), `agreed_randbelow` and
+`broadcast_bytes` (checked across processes), Ed25519 verification (a batch that takes the batch
+path, fails it on one bad signature and falls back to the single path) and a Groth16 `prove_batch`
+(the smallest fixture circuit). Process 0 writes {"devices", "processes", api: result} to OUT.json.
+Inputs are fixed (seeded; signatures made on the host with PyNaCl), so one process with 4 devices
+must write the same file. Sizes are small: the run is compile-bound, one launch compiles it all.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ sys.path.insert(0, str(ROOT))
 
 from supervm_jax.pmap import distributed  # noqa: E402  (imports no device yet)
 
+SIGNATURES = 32  # ed25519_verify's BATCH_MIN: "auto" takes the batch path
+BAD_SIGNATURE = 5  # signed over another message: well-formed, so only the equation catches it
+
 
 def _points(n: int, seed: int) -> list[tuple[int, int]]:
     from py_ecc import bn128
@@ -32,18 +40,35 @@ def _affine(p) -> list[str] | None:
     return None if p is None else [hex(c) for c in p]
 
 
-def compute(full: bool) -> dict:
-    """Runs each API on `device_mesh()` (all global devices). full=False skips signatures and proofs."""
+def signed_batch() -> tuple[list[bytes], list[bytes], list[bytes]]:
+    """(keys, messages, signatures): SIGNATURES signatures by 4 PyNaCl keys (repeated signers, as in
+    a block), the one at BAD_SIGNATURE made over a different message."""
+    import nacl.signing
+
+    signers = [nacl.signing.SigningKey(bytes([k + 1]) * 32) for k in range(4)]
+    keys, msgs, sigs = [], [], []
+    for i in range(SIGNATURES):
+        key, msg = signers[i % 4], f"message {i}".encode()
+        keys.append(bytes(key.verify_key))
+        msgs.append(msg)
+        sigs.append(key.sign(b"another message" if i == BAD_SIGNATURE else msg).signature)
+    return keys, msgs, sigs
+
+
+def compute() -> dict:
+    """Runs each API on `device_mesh()` (all global devices)."""
     import jax
     import numpy as np
     from jax.experimental import multihost_utils
 
     from supervm_jax.curve import BN254_G1
     from supervm_jax.field import BN254_FR
+    from supervm_jax.groth16 import Groth16Prover
     from supervm_jax.merkle import MerkleTree
     from supervm_jax.msm import FixedBaseMSM, msm, msm_batch
     from supervm_jax.ntt.sharded import ntt_sharded
     from supervm_jax.pmap import agreed_randbelow, device_mesh, shard_batch
+    from supervm_jax.sigverify import ed25519_verify
 
     mesh = device_mesh()
     rng = random.Random(15)
@@ -77,40 +102,30 @@ def compute(full: bool) -> dict:
     # random: compared across processes only (as bytes: process_allgather would cut uint64 to 32 bits)
     drawn = np.frombuffer(b"".join(v.to_bytes(16, "little") for v in agreed_randbelow(1 << 128, 4)), np.uint8)
     out["agreed_randbelow_same"] = bool((multihost_utils.process_allgather(drawn) == drawn).all())
+    payload = random.Random(3).randbytes(1000)  # the others pass nothing: they must receive process 0's bytes
+    got = distributed.broadcast_bytes(payload if jax.process_index() == 0 else b"")
+    out["broadcast_bytes_everywhere"] = bool(multihost_utils.process_allgather(np.array([got == payload])).all())
 
-    if full:
-        from supervm_jax.groth16 import Groth16Prover
-        from supervm_jax.sigverify import ed25519_public_keys, ed25519_sign, ed25519_verify
+    out["ed25519_verify"] = ed25519_verify(*signed_batch(), mesh=mesh).tolist()
 
-        seeds = [bytes([k]) * 32 for k in range(1, 7)]
-        msgs = [f"message {k}".encode() for k in range(6)]
-        keys = ed25519_public_keys(seeds, mesh=mesh)
-        sigs = ed25519_sign(seeds, msgs, mesh=mesh)
-        sigs[3] = sigs[3][:40] + bytes([sigs[3][40] ^ 1]) + sigs[3][41:]  # one bad signature
-        out["ed25519_keys"] = [k.hex() for k in keys]
-        out["ed25519_sigs"] = [s.hex() for s in sigs]
-        for method in ("single", "batch"):
-            out[f"ed25519_{method}"] = ed25519_verify(keys, msgs, sigs, method=method, mesh=mesh).tolist()
-
-        fixtures = ROOT / "tests" / "groth16" / "fixtures" / "multiplier"
-        prover = Groth16Prover(fixtures / "circuit_final.zkey", r1cs=fixtures / "circuit.r1cs", mesh=mesh)
-        proofs = prover.prove_batch([fixtures / f"witness_{k}.wtns" for k in range(2)], blinding=[(5, 6), (7, 8)])
-        out["prove_batch"] = [[proof, public] for proof, public in proofs]
+    fixtures = ROOT / "tests" / "groth16" / "fixtures" / "multiplier"  # the smallest fixture circuit
+    prover = Groth16Prover(fixtures / "circuit_final.zkey", mesh=mesh, trusted_key=True)
+    proofs = prover.prove_batch([fixtures / f"witness_{k}.wtns" for k in range(2)], blinding=[(5, 6), (7, 8)])
+    out["prove_batch"] = [[proof, public] for proof, public in proofs]
     return out
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) not in (3, 6) or argv[2] not in ("full", "quick"):
+    if len(argv) not in (2, 5):
         print(__doc__, file=sys.stderr)
         return 2
-    if len(argv) == 6:
-        distributed.initialize(argv[3], int(argv[4]), int(argv[5]), timeout_s=60)
+    if len(argv) == 5:
+        distributed.initialize(argv[2], int(argv[3]), int(argv[4]), timeout_s=60)
     import jax
 
-    result = compute(argv[2] == "full")
-    path = argv[1]
+    result = compute()
     if jax.process_index() == 0:
-        Path(path).write_text(json.dumps(result, indent=1, sort_keys=True))
+        Path(argv[1]).write_text(json.dumps(result, indent=1, sort_keys=True))
     return 0
 
 
