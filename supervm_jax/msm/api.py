@@ -37,7 +37,7 @@ from supervm_jax.curve import BN254_G1
 from supervm_jax.curve.weierstrass import ShortWeierstrass
 from supervm_jax.field.limbs import first_not_below
 from supervm_jax.msm.pippenger import combine, window_sums
-from supervm_jax.pmap import BATCH_AXIS, announce_compile, device_mesh, fine_bucket, lane_bucket, mesh_jit, pow2_bucket, shard_map, x64_scope
+from supervm_jax.pmap import BATCH_AXIS, announce_compile, device_mesh, fine_bucket, lane_bucket, mesh_jit, place, pow2_bucket, shard_map, x64_scope
 
 MAX_WINDOW = 16
 LANE_TARGET = 2048  # windows x chunks per device: the width of one batched point addition
@@ -174,7 +174,7 @@ def _run(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, c: int,
     share = lane_bucket(-(-digits.shape[-1] // mesh.size), mesh.devices.flat[0].platform)
     # placed as FixedBaseMSM places its table, so both share one compiled program per size (a jit
     # program is compiled per input sharding)
-    pts = jax.device_put(_pad_identity(curve, points, share * mesh.size), NamedSharding(mesh, _points_spec(curve)))
+    pts = place(_pad_identity(curve, points, share * mesh.size), NamedSharding(mesh, _points_spec(curve)))
     return _run_padded(curve, pts, digits, c, mesh, chunks)
 
 
@@ -191,7 +191,8 @@ def _run_padded(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, 
         announce_compile(("msm", curve.name, mesh, c, chunks, points.shape),
                          f"the {curve.name} MSM of {B} x {total} points (c = {c}) with the JAX kernels")
     with x64_scope():
-        out = _program(curve, mesh, c, chunks, native_buckets)(points, jnp.asarray(dig))
+        digits_placed = place(dig, NamedSharding(mesh, PartitionSpec(None, None, BATCH_AXIS)))
+        out = _program(curve, mesh, c, chunks, native_buckets)(points, digits_placed)
     return curve.to_affine(out)
 
 
@@ -297,8 +298,8 @@ class FixedBaseMSM:
             if precompute:
                 with x64_scope():
                     P = _precompute(curve, self.window, self.n_windows)(P)  # (3, *E, W * n), window-major
-            self.table = jax.device_put(_pad_identity(curve, P[..., None, :], total),
-                                        NamedSharding(self.mesh, _points_spec(curve)))
+            self.table = place(_pad_identity(curve, P[..., None, :], total),
+                               NamedSharding(self.mesh, _points_spec(curve)))
 
     def __call__(self, scalars: Sequence[int] | np.ndarray) -> tuple | None:
         """sum_i scalars[i] P_i. scalars: n ints in [0, r), or an (n, L) uint32 array of little-endian

@@ -157,11 +157,24 @@ class Node:
     # -- stages ------------------------------------------------------------------------------------
 
     def prepare(self, height: int, line: str) -> Prepared:
-        """Decode one block line and verify its signatures in one device batch."""
+        """Decode one block line, verify its signatures in one device batch, prove and verify its
+        private transfers: `decode` then `verify`."""
+        return self.verify(self.decode(height, line))
+
+    def decode(self, height: int, line: str) -> Prepared:
+        """The host half of `prepare`: the block's transactions and their hashes (no device work;
+        `sig_ok` all False until `verify`)."""
         start = time.perf_counter()
         txs, raw, warning = formats.decode_block(line)
         tx_hashes = [tx_hash(obj) for obj in raw]
-        decoded = time.perf_counter()
+        return Prepared(height, txs, tx_hashes, np.zeros(len(txs), bool), warning, time.perf_counter() - start, 0.0)
+
+    def verify(self, block: Prepared) -> Prepared:
+        """The device half of `prepare`: signatures (transfers and deposit consents) in one batch,
+        then the private transfers (`_prove_and_verify`); returns the block with `sig_ok`, `private`
+        and the stage times set."""
+        start = time.perf_counter()
+        txs = block.txs
         signed = [i for i, tx in enumerate(txs) if isinstance(tx, SignedTransfer)]
         deposits = [i for i, tx in enumerate(txs) if isinstance(tx, PrivateTx) and tx.is_deposit]
         sig_ok = np.zeros(len(txs), bool)
@@ -172,8 +185,8 @@ class Node:
                                                        rule="zip215", mesh=self.mesh)
         verified = time.perf_counter()
         private = self._prove_and_verify(txs, sig_ok)
-        return Prepared(height, txs, tx_hashes, sig_ok, warning, decoded - start, verified - decoded, private,
-                        time.perf_counter() - verified)
+        return dataclasses.replace(block, sig_ok=sig_ok, verify_s=verified - start, private=private,
+                                   prove_s=time.perf_counter() - verified)
 
     def _prove_and_verify(self, txs: list, sig_ok: np.ndarray) -> dict:
         """The block's private transfers as `PrivateTransfer`s: witness requests proved in one batch
@@ -236,9 +249,9 @@ class Node:
     def run(self, lines: Iterable[str], *, overlap: bool = True,
             on_block: Callable[[BlockResult], None] | None = None) -> Iterator[BlockResult]:
         """Process block lines as the next heights (after the latest committed one); yields results.
-        With overlap, block k + 1 is prepared on a helper thread while block k executes. On a mesh
-        that spans several processes the stages always run one after another: every process must
-        issue the same device programs in the same order (`node.replica`)."""
+        With overlap, block k + 1 is prepared (`decode`, `verify`) on a helper thread while block k
+        executes. On a mesh that spans several processes the stages always run one after another:
+        every process must issue the same device programs in the same order (`node.replica`)."""
         heights = iter(range(self.height + 1, 1 << 62))
         items = ((next(heights), line) for line in lines)
         if not overlap or spans_processes(self.mesh):

@@ -7,9 +7,10 @@ devices of every process (process 0's first), so `device_mesh()` is the global m
 sharded API (`shard_batch`, `run_sharded`, `ntt_sharded`, `msm` / `msm_batch` / `FixedBaseMSM`, the
 Merkle trees, signature verification, `prove_batch`) takes it unchanged:
 
-* inputs: every process passes the full input; `jax.device_put` / jit place on each process's
-  devices only the shards those devices own, read from the process's own copy (no bytes cross
-  hosts). `from_process_local` builds a global array from a part per process instead (each
+* inputs: every process passes the full input; `place` puts on each process's devices only the
+  shards those devices own, read from the process's own copy (no bytes cross hosts; a plain
+  `jax.device_put` or a jit argument would all-gather the input to check that every process
+  passed the same value). `from_process_local` builds a global array from a part per process instead (each
   process reads its own slice of the batch).
 * outputs: `mesh_jit` compiles a program over the mesh with its outputs *replicated* when the mesh
   spans several processes, so `np.asarray` works on every process (an array sharded over devices
@@ -223,6 +224,19 @@ def collect_target(mesh: Mesh) -> jax.Device | NamedSharding:
     if spans_processes(mesh):
         return NamedSharding(mesh, PartitionSpec())
     return mesh.devices.flat[0]
+
+
+def place(x: Any, sharding: NamedSharding) -> jax.Array:
+    """x (a host array, or a jax.Array) laid out as `sharding`. With one process: `jax.device_put`.
+    On a mesh over several processes, where every process holds the full input (the model above),
+    `jax.make_array_from_callback` fills this process's shards from its own copy: `jax.device_put`
+    of a host value would first all-gather it from every process to check that they agree
+    (`multihost_utils.assert_equal`), moving the whole input between hosts on every call. An
+    array already spread over other processes is resharded by `jax.device_put`."""
+    if not spans_processes(sharding.mesh) or (isinstance(x, jax.Array) and not x.is_fully_addressable):
+        return jax.device_put(x, sharding)
+    host = np.asarray(x)
+    return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
 
 
 def from_process_local(local: np.ndarray, mesh: Mesh) -> jax.Array:

@@ -19,7 +19,7 @@ import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
 from supervm_jax.pmap.compat import shard_map, x64_scope
-from supervm_jax.pmap.distributed import mesh_jit
+from supervm_jax.pmap.distributed import mesh_jit, place, spans_processes
 
 BATCH_AXIS = "batch"
 _announced: set = set()
@@ -108,7 +108,16 @@ def _sharded_callable(kernel: Callable, mesh: Mesh, in_ndims: tuple[int, ...], o
 def shard_along_batch(x: jax.Array, mesh: Mesh) -> jax.Array:
     """Places x with its last axis split over `mesh` (what `shard_batch` expects; pre-placing
     inputs that are used many times avoids moving them on every call)."""
-    return jax.device_put(x, jax.sharding.NamedSharding(mesh, _last_axis_spec(x.ndim)))
+    return place(x, jax.sharding.NamedSharding(mesh, _last_axis_spec(x.ndim)))
+
+
+def _across_processes(mesh: Mesh, arrays: Sequence, specs: Sequence[PartitionSpec]) -> list:
+    """The inputs of a program over `mesh`: placed with `place` when the mesh spans processes (a
+    jit argument that is not yet global would be all-gathered to check that every process passed
+    the same value); unchanged otherwise (the program places them)."""
+    if not spans_processes(mesh):
+        return list(arrays)
+    return [place(a, jax.sharding.NamedSharding(mesh, spec)) for a, spec in zip(arrays, specs)]
 
 
 def shard_batch(kernel: Callable, *arrays: jax.Array, mesh: Mesh | None = None) -> jax.Array | tuple:
@@ -125,6 +134,7 @@ def shard_batch(kernel: Callable, *arrays: jax.Array, mesh: Mesh | None = None) 
     mesh = mesh or device_mesh()
     length = padded_length(n, mesh.size)
     padded = [pad_last_axis(jnp.asarray(a), length) for a in arrays]
+    padded = _across_processes(mesh, padded, [_last_axis_spec(a.ndim) for a in padded])
     with x64_scope():
         out_shape = jax.eval_shape(kernel, *padded)
         out_ndims = out_shape.ndim if not isinstance(out_shape, Sequence) else tuple(o.ndim for o in out_shape)
@@ -172,6 +182,7 @@ def run_sharded(kernel: Callable, replicated: tuple, batched: tuple, *, mesh: Me
     share = min(_share(n, D, min_share), _share(chunk, D, min_share))
     step = share * D
     fn = _replicated_and_batched(kernel, mesh, len(replicated), tuple(np.ndim(b) for b in batched), out_ndim)
+    replicated = _across_processes(mesh, replicated, [PartitionSpec()] * len(replicated))
     parts = []
     with x64_scope():
         for start in range(0, n, step):
@@ -179,5 +190,6 @@ def run_sharded(kernel: Callable, replicated: tuple, batched: tuple, *, mesh: Me
             m = part[0].shape[-1]
             if m < step:
                 part = [np.pad(c, [(0, 0)] * (c.ndim - 1) + [(0, step - m)]) for c in part]
-            parts.append(np.asarray(fn(*replicated, *(jnp.asarray(c) for c in part)))[..., :m])
+            part = _across_processes(mesh, [jnp.asarray(c) for c in part], [_last_axis_spec(c.ndim) for c in part])
+            parts.append(np.asarray(fn(*replicated, *part))[..., :m])
     return np.concatenate(parts, axis=-1)
