@@ -144,7 +144,7 @@ def _program(curve: ShortWeierstrass, mesh: Mesh, c: int, chunks: int, native_bu
 
     def run(points, digits):
         sums = jnp.moveaxis(sharded(points, digits), 0, -3)  # (3, *E, D, B, W)
-        return combine(curve, sums, c=c, native_combine=native_buckets and native.weierstrass_available(curve))
+        return combine(curve, sums, c=c, native_combine=native_buckets and curve.form == "short_weierstrass")
 
     return mesh_jit(run, mesh)
 
@@ -186,7 +186,7 @@ def _run_padded(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, 
     dig = np.zeros((B, W, total), np.int32)
     dig[..., :n] = digits
     chunks = chunks or _chunks(c, B * W, total // mesh.size)
-    native_buckets = native.available(curve)
+    native_buckets = native.available(curve, mesh.devices.flat[0].platform)  # the mesh's platform decides
     if not native_buckets:  # the JAX Pippenger program compiles for seconds to half a minute
         announce_compile(("msm", curve.name, mesh, c, chunks, points.shape),
                          f"the {curve.name} MSM of {B} x {total} points (c = {c}) with the JAX kernels")

@@ -151,12 +151,13 @@ _FORMS = {"short_weierstrass": 0, "twisted_edwards": 1}
 ENABLED = os.environ.get("SUPERVM_NATIVE", "1") != "0"  # tests flip this to compare with the JAX kernels
 
 
-def available(curve) -> bool:
-    """True when the native bucket kernel serves `curve` here: enabled, CPU backend, a
-    short-Weierstrass curve with a = 0 over a field of 4 or 6 64-bit words, or a twisted Edwards
-    curve over a 4-word field, and the library built and registered."""
+def available(curve, platform: str | None = None) -> bool:
+    """True when the native bucket kernel serves `curve` on `platform` (a mesh's
+    `devices.flat[0].platform`; default the default backend, for code traced without a mesh):
+    enabled, a CPU platform, a short-Weierstrass curve with a = 0 over a field of 4 or 6 64-bit
+    words, or a twisted Edwards curve over a 4-word field, and the library built and registered."""
     form = getattr(curve, "form", None)
-    if not ENABLED or jax.default_backend() != "cpu" or form not in _FORMS:
+    if not ENABLED or (platform or jax.default_backend()) != "cpu" or form not in _FORMS:
         return False
     if curve.coords.n_limbs not in (8, 12) or (form == "twisted_edwards" and curve.coords.n_limbs != 8):
         return False
