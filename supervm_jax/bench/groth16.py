@@ -97,7 +97,7 @@ def _stage_times(prover, witness_path: Path) -> dict[str, float]:
         prover._msm[name] = (lambda m, label: (lambda s: timed(label, m, s)))(msm, f"msm_{name}")
     try:
         start = time.perf_counter()
-        sums = [prover._msm_sums(w, np.ascontiguousarray(h[:, 0].T))]
+        sums = prover._msm_sums([w], [np.ascontiguousarray(h[:, 0].T)])
         prover._assemble([w], sums, [(1, 2)])
         total = time.perf_counter() - start
     finally:

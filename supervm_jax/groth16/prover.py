@@ -242,8 +242,8 @@ class Groth16Prover:
 
     def prove_batch(self, witnesses: Sequence[Any], *, blinding: Sequence[tuple[int, int]] | None = None
                     ) -> list[tuple[dict, list[str]]]:
-        """Proofs for several witnesses of this circuit: the QAP work and the blinding tail run batched
-        on device, the MSMs one proof at a time, each sharded over the mesh. Returns
+        """Proofs for several witnesses of this circuit: the QAP work, the five MSMs (each once over all
+        proofs, sharded over the mesh) and the blinding tail run batched on device. Returns
         [(proof, public), ...]."""
         ws = [self._witness(w, i) for i, w in enumerate(witnesses)]
         if blinding is not None:
@@ -265,15 +265,18 @@ class Groth16Prover:
         h = np.asarray(qap.quotient_scalars(self.curve, ab))  # (L, B, n) standard form
         r = self.curve.r
         blind = list(blinding) if blinding is not None else [(secrets.randbelow(r), secrets.randbelow(r)) for _ in ws]
-        sums = [self._msm_sums(w, np.ascontiguousarray(h[:, b].T)) for b, w in enumerate(ws)]
+        sums = self._msm_sums(ws, [np.ascontiguousarray(h[:, b].T) for b in range(len(ws))])
         return self._assemble(ws, sums, blind)
 
-    def _msm_sums(self, w: Witness, scalars_h: np.ndarray) -> tuple:
-        """The five MSMs of one proof, affine: (A, B1, B2, C, H) = sum w_j A_j, sum w_j B1_j,
-        sum w_j B2_j, sum over private j of w_j C_j, sum h_k H_k."""
-        key = self.zkey
-        return (self._msm["a"](w.limbs), self._msm["b1"](w.limbs), self._msm["b2"](w.limbs),
-                self._msm["c"](w.limbs[key.n_public + 1 :]), self._msm["h"](scalars_h))
+    def _msm_sums(self, ws: Sequence[Witness], scalars_h: Sequence[np.ndarray]) -> list[tuple]:
+        """The five MSMs of every proof, affine, one (A, B1, B2, C, H) per proof: sum w_j A_j,
+        sum w_j B1_j, sum w_j B2_j, sum over private j of w_j C_j, sum h_k H_k. Each of the five runs
+        once over the whole batch (`FixedBaseMSM.batch`: B instances over one key's bases)."""
+        private = self.zkey.n_public + 1
+        columns = (self._msm["a"].batch([w.limbs for w in ws]), self._msm["b1"].batch([w.limbs for w in ws]),
+                   self._msm["b2"].batch([w.limbs for w in ws]), self._msm["c"].batch([w.limbs[private:] for w in ws]),
+                   self._msm["h"].batch(list(scalars_h)))
+        return list(zip(*columns))
 
     def _assemble(self, ws: Sequence[Witness], sums: Sequence[tuple], blind: Sequence[tuple[int, int]]
                   ) -> list[tuple[dict, list[str]]]:

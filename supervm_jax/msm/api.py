@@ -180,7 +180,8 @@ def _run(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, c: int,
 
 def _run_padded(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, c: int, mesh: Mesh,
                 chunks: int | None = None) -> list:
-    """points (3, *E, B, D * share) already padded with identities; digits (B, W, n <= D * share)."""
+    """points (3, *E, B, D * share) — or (3, *E, 1, D * share), shared by the B instances — already
+    padded with identities; digits (B, W, n <= D * share)."""
     B, W, n = digits.shape
     total = points.shape[-1]
     dig = np.zeros((B, W, total), np.int32)
@@ -304,19 +305,30 @@ class FixedBaseMSM:
     def __call__(self, scalars: Sequence[int] | np.ndarray) -> tuple | None:
         """sum_i scalars[i] P_i. scalars: n ints in [0, r), or an (n, L) uint32 array of little-endian
         standard-form limbs (ValueError naming the first scalar out of range)."""
-        scalars = _as_scalars(scalars)
-        if len(scalars) != self.n:
-            raise ValueError(f"{self.curve.name} FixedBaseMSM: {self.n} bases but {len(scalars)} scalars")
-        _check_scalars(scalars, self.curve.order)
-        if self.n_finite == 0:
-            return None
+        return self.batch([scalars])[0]
+
+    def batch(self, scalars: Sequence[Sequence[int] | np.ndarray]) -> list:
+        """[self(s) for s in scalars] as one device program: the B instances share the bases (and
+        their tables), so a batch of proofs over one key runs each of its MSMs once, on lanes
+        B times wider (what fills a GPU). Validation as in `__call__`, naming the instance when
+        there are several."""
+        vectors = [_as_scalars(s) for s in scalars]
+        for b, s in enumerate(vectors):
+            which = f"instance {b} " if len(vectors) > 1 else ""
+            if len(s) != self.n:
+                raise ValueError(f"{self.curve.name} FixedBaseMSM: {self.n} bases but {len(s)} scalars"
+                                 f"{f' in instance {b}' if which else ''}")
+            _check_scalars(s, self.curve.order, f"{which}scalar")
+        if not vectors or self.n_finite == 0:
+            return [None] * len(vectors)
         if self.kept is not None:
-            scalars = scalars[self.kept] if isinstance(scalars, np.ndarray) else [scalars[i] for i in self.kept]
-        digits = signed_digits(scalars, self.window, self.n_windows)  # (W, n)
-        # with tables: one window of c bits over W*n points (combine's Horner loop degenerates to the
-        # device sum); without: W windows over the n bases
-        digits = digits.reshape(1, 1, -1) if self.precompute else digits[None]
-        return _run_padded(self.curve, self.table, digits, self.window, self.mesh)[0]
+            vectors = [s[self.kept] if isinstance(s, np.ndarray) else [s[i] for i in self.kept] for s in vectors]
+        digits = np.stack([signed_digits(s, self.window, self.n_windows) for s in vectors])  # (B, W, n)
+        # with tables: one window of c bits over W*n points per instance (combine's Horner loop
+        # degenerates to the device sum); without: W windows over the n bases
+        if self.precompute:
+            digits = digits.reshape(len(vectors), 1, -1)
+        return _run_padded(self.curve, self.table, digits, self.window, self.mesh)
 
 
 @functools.lru_cache(maxsize=16)

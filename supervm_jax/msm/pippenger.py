@@ -54,8 +54,9 @@ def window_sums(curve, points: jax.Array, digits: jax.Array, *, c: int, chunks: 
                 native_buckets: bool = False) -> jax.Array:
     """Per-window sums S_{b,w} = sum_i d_{b,w,i} P_{b,i} of one device's share.
 
-    points: (3, *E, B, N) projective, Montgomery form. digits: (B, W, N) int32 signed window digits
-    in [-2^(c-1), 2^(c-1)]. chunks: C, a power of two dividing M = 2^(c-1). native_buckets: compute
+    points: (3, *E, B, N) projective, Montgomery form, or (3, *E, 1, N): one set of N points shared
+    by the B instances (a batch of MSMs over the same bases). digits: (B, W, N) int32 signed window
+    digits in [-2^(c-1), 2^(c-1)]. chunks: C, a power of two dividing M = 2^(c-1). native_buckets: compute
     the same sums with the C++ bucket kernel instead (`supervm_jax.native`, CPU only; no sort, no
     device loop). Returns (3, *E, B, W).
     Pure; trace under x64_scope.
@@ -65,24 +66,26 @@ def window_sums(curve, points: jax.Array, digits: jax.Array, *, c: int, chunks: 
     neg = curve.kernel("neg")
     pshape = points.shape[:-2]
     B, W, N = digits.shape
+    Bp = points.shape[-2]  # B, or 1 when the instances share their points
     if native_buckets:
-        point_major = jnp.moveaxis(points.reshape(pshape + (B * N,)), -1, 0)  # (B N, 3, *E)
+        point_major = jnp.moveaxis(points.reshape(pshape + (Bp * N,)), -1, 0)  # (Bp N, 3, *E)
         return native.bucket_sums(curve, point_major, digits, c=c).reshape(pshape + (B, W))
     K, M, C = B * W, 1 << (c - 1), chunks
     n_ext = -(-(N + M) // C) * C
     R = n_ext // C
     lanes = K * C
 
-    # Extended point table: [P (B*N), -P (B*N), identity].
-    flat = points.reshape(pshape + (B * N,))
+    # Extended point table: [P (Bp*N), -P (Bp*N), identity].
+    flat = points.reshape(pshape + (Bp * N,))
     table = jnp.concatenate([flat, neg(flat), ident((1,))], axis=-1)
     mags = jnp.abs(digits).reshape(K, N)
-    base = (jnp.arange(B, dtype=jnp.int32) * N)[:, None, None] + jnp.arange(N, dtype=jnp.int32)
-    idx = (base + (digits < 0).astype(jnp.int32) * (B * N)).reshape(K, N)
+    first = jnp.arange(B, dtype=jnp.int32) * N if Bp == B else jnp.zeros(B, jnp.int32)  # instance b's first point
+    base = first[:, None, None] + jnp.arange(N, dtype=jnp.int32)
+    idx = (base + (digits < 0).astype(jnp.int32) * (Bp * N)).reshape(K, N)
     pad = n_ext - N - M
     dummy_mags = jnp.concatenate([jnp.arange(M, 0, -1, dtype=jnp.int32), jnp.zeros(pad, jnp.int32)])
     mags = jnp.concatenate([mags, jnp.broadcast_to(dummy_mags, (K, M + pad))], axis=1)
-    idx = jnp.concatenate([idx, jnp.full((K, M + pad), 2 * B * N, jnp.int32)], axis=1)
+    idx = jnp.concatenate([idx, jnp.full((K, M + pad), 2 * Bp * N, jnp.int32)], axis=1)
 
     order = jnp.argsort(-mags, axis=1, stable=True)
     sorted_mags = jnp.take_along_axis(mags, order, axis=1)  # (K, n_ext), descending

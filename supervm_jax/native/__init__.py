@@ -190,7 +190,8 @@ def _consts(curve) -> np.ndarray:
 def bucket_sums(curve, points: jax.Array, digits: jax.Array, *, c: int) -> jax.Array:
     """Window sums S_{b,w} = sum_i d_{b,w,i} P_{b,i} by the bucket method in C++.
 
-    points: (B n, K, *elem_shape) projective, point-major (K = 3, or 4 for twisted Edwards); digits:
+    points: (B n, K, *elem_shape) projective, point-major (K = 3, or 4 for twisted Edwards), or
+    (n, K, *elem_shape) shared by the B instances; digits:
     (B, W, n) int32 in [-2^(c-1), 2^(c-1)]. Returns (K, *elem_shape, B W) projective sums. Call inside jit / shard_map
     on the CPU backend only, after `available(curve)`."""
     B, W, _ = digits.shape

@@ -1,12 +1,14 @@
 // Native CPU kernel for the MSM's bucket sums (`msm/pippenger.py::window_sums`), reached from JAX
 // through the XLA FFI.
 //
-//   points (B n, K, L32, [2]) uint32, point-major, Montgomery form (radix 2^(32 L32)): projective
+//   points (B n, K, L32, [2]) uint32 — or (n, K, L32, [2]): n points shared by all B instances (a
+//   batch of MSMs over one proving key) — point-major, Montgomery form (radix 2^(32 L32)): projective
 //   X, Y, Z over Fq (DEG 1) or Fq2 = Fq[u]/(u^2 + 1) (DEG 2) for short Weierstrass curves (K = 3),
 //   or extended X, Y, Z, T over Fp for twisted Edwards (K = 4); digits (B, W, n) int32 signed
 //   window digits in [-2^(c-1), 2^(c-1)] (checked); consts (uint32): p (L32 limbs), -p^-1 mod 2^64
 //   (2 limbs), Montgomery one (L32), 3b (DEG x L32) or 2d. Output: (K, L32, [2,] B W) window sums
-//   S_{b,w} = sum_i d_{b,w,i} P_{b,i}, limb-major like every array of the library.
+//   S_{b,w} = sum_i d_{b,w,i} P_{b,i} (P_{b,i} = P_i when shared), limb-major like every array of the
+//   library.
 //
 // The point additions are the complete formulas of `curve/weierstrass.py::add` (Renes-Costello-
 // Batina, a = 0, Alg. 7) and `curve/edwards.py::add` (add-2008-hwcd-3), every field result fully
@@ -74,8 +76,8 @@ struct EdKernel {
 // point-major table (K, L32, [2]); the M buckets (M * 96 bytes on G1) stay in cache. Output:
 // (K, L32, [2,] B W) limb-major, like every array of the library.
 template <class Ops>
-void bucket_sums(const Ops& ops, const uint32_t* points, const int32_t* digits, int64_t B, int64_t W, int64_t n,
-                 int64_t c_bits, uint32_t* out) {
+void bucket_sums(const Ops& ops, const uint32_t* points, int64_t stride, const int32_t* digits, int64_t B, int64_t W,
+                 int64_t n, int64_t c_bits, uint32_t* out) {
   using P = typename Ops::P;
   constexpr int K = Ops::K, DEG = Ops::DEG, E = Ops::E, NW = E / DEG;
   const int64_t M = int64_t(1) << (c_bits - 1);
@@ -99,7 +101,7 @@ void bucket_sums(const Ops& ops, const uint32_t* points, const int32_t* digits, 
       for (int64_t i = 0; i < n; ++i) {
         const int32_t di = d[i];
         if (di == 0) continue;
-        load(pt, points + (b * n + i) * K * E * 2);
+        load(pt, points + (b * stride + i) * K * E * 2);
         if (di < 0) ops.negate(pt);
         const int64_t m = (di < 0 ? -di : di) - 1;
         ops.accumulate(buckets[m], pt);
@@ -145,15 +147,15 @@ void batch_invert(const supervm::Coord<N, DEG>& C, const u64* one, u64* v, int64
 // of the Z's that are neither 0 nor 1). The reduction S = sum_m m B_m runs in projective
 // coordinates as in `bucket_sums`. Same sums (as group elements) as `bucket_sums`.
 template <int N, int DEG>
-void bucket_sums_affine(const supervm::WeierstrassOps<N, DEG>& ops, const uint32_t* points, const int32_t* digits,
-                        int64_t B, int64_t W, int64_t n, int64_t c_bits, uint32_t* out) {
+void bucket_sums_affine(const supervm::WeierstrassOps<N, DEG>& ops, const uint32_t* points, int64_t stride,
+                        const int32_t* digits, int64_t B, int64_t W, int64_t n, int64_t c_bits, uint32_t* out) {
   using Ops = supervm::WeierstrassOps<N, DEG>;
   using P = typename Ops::P;
   constexpr int E = Ops::E, K = 3;
   const supervm::Coord<N, DEG> C{ops.F};
   const int64_t M = int64_t(1) << (c_bits - 1);
   const int64_t BATCH = std::max<int64_t>(1, std::min<int64_t>(256, M / 2));
-  const int64_t count = B * W, total = B * n;
+  const int64_t count = B * W, total = stride ? B * n : n;
   auto is_zero = [](const u64* a) {
     u64 acc = 0;
     for (int i = 0; i < E; ++i) acc |= a[i];
@@ -302,7 +304,7 @@ void bucket_sums_affine(const supervm::WeierstrassOps<N, DEG>& ops, const uint32
       const int32_t* d = digits + (b * W + w) * n;
       for (int64_t i = 0; i < n; ++i) {
         const int32_t di = d[i];
-        const int64_t j = b * n + i;
+        const int64_t j = b * stride + i;
         if (di == 0 || !finite[j]) continue;
         const int64_t before = batch_id;
         if (!add_point(j, di)) {
@@ -341,13 +343,13 @@ void bucket_sums_affine(const supervm::WeierstrassOps<N, DEG>& ops, const uint32
 }
 
 template <class Ops>
-ffi::Error run_bucket_sums(const uint32_t* consts, const uint32_t* points, const int32_t* digits, int64_t B, int64_t W,
-                           int64_t n, int64_t c_bits, uint32_t* out) {
+ffi::Error run_bucket_sums(const uint32_t* consts, const uint32_t* points, int64_t stride, const int32_t* digits,
+                           int64_t B, int64_t W, int64_t n, int64_t c_bits, uint32_t* out) {
   Ops ops(consts);
   if constexpr (Ops::K == 3) {  // short Weierstrass: affine buckets
-    bucket_sums_affine<Ops::E / Ops::DEG, Ops::DEG>(ops, points, digits, B, W, n, c_bits, out);
+    bucket_sums_affine<Ops::E / Ops::DEG, Ops::DEG>(ops, points, stride, digits, B, W, n, c_bits, out);
   } else {
-    bucket_sums<Ops>(ops, points, digits, B, W, n, c_bits, out);
+    bucket_sums<Ops>(ops, points, stride, digits, B, W, n, c_bits, out);
   }
   return ffi::Error::Success();
 }
@@ -364,7 +366,7 @@ bool same_shape(ffi::Span<const int64_t> dims, const std::vector<int64_t>& want)
   return dims.size() == want.size() && std::equal(want.begin(), want.end(), dims.begin());
 }
 
-// points (B * n, K, L32, [2,]) point-major projective; digits (B, W, n) int32 in [-M, M]. Output
+// points (B * n or n shared, K, L32, [2,]) point-major projective; digits (B, W, n) int32 in [-M, M]. Output
 // (K, L32, [2,] B * W) projective window sums. form 0: short Weierstrass (K = 3, Fq or Fq2 of 4 or 6
 // words); form 1: twisted Edwards (K = 4, Fp of 4 words). Everything the kernel indexes with is
 // checked first (form, field size, c_bits, every shape, the constants' length, every digit); a bad
@@ -385,12 +387,19 @@ ffi::Error BucketSumsImpl(ffi::Buffer<ffi::U32> consts, ffi::Buffer<ffi::U32> po
   const int64_t K = form == 1 ? 4 : 3;
   std::vector<int64_t> head = {K, 2 * n64};
   if (degree == 2) head.push_back(2);
-  std::vector<int64_t> want_points = {B * n}, want_sums = head;
+  std::vector<int64_t> want_points = {B * n}, want_shared = {n}, want_sums = head;
   want_points.insert(want_points.end(), head.begin(), head.end());
+  want_shared.insert(want_shared.end(), head.begin(), head.end());
   want_sums.push_back(B * W);
-  if (!same_shape(points.dimensions(), want_points))
-    return ffi::Error::InvalidArgument(where + "points must be " + shape_str(want_points) + " (B * n, K, L32, [2]), got " +
-                                       shape_str(points.dimensions()));
+  // stride between instances' points: n, or 0 when all B instances share one set of n points
+  int64_t stride = n;
+  if (!same_shape(points.dimensions(), want_points)) {
+    if (!same_shape(points.dimensions(), want_shared))
+      return ffi::Error::InvalidArgument(where + "points must be " + shape_str(want_points) + " (B * n, K, L32, [2]) or " +
+                                         shape_str(want_shared) + " (n points shared by the B instances), got " +
+                                         shape_str(points.dimensions()));
+    stride = 0;
+  }
   if (!same_shape(sums->dimensions(), want_sums))
     return ffi::Error::InvalidArgument(where + "result must be " + shape_str(want_sums) + " (K, L32, [2,] B * W), got " +
                                        shape_str(sums->dimensions()));
@@ -411,7 +420,7 @@ ffi::Error BucketSumsImpl(ffi::Buffer<ffi::U32> consts, ffi::Buffer<ffi::U32> po
   using W61 = supervm::WeierstrassOps<6, 1>;
   using W62 = supervm::WeierstrassOps<6, 2>;
 #define SUPERVM_BUCKETS(OPS) \
-  run_bucket_sums<OPS>(consts.typed_data(), points.typed_data(), dg, B, W, n, c_bits, sums->typed_data())
+  run_bucket_sums<OPS>(consts.typed_data(), points.typed_data(), stride, dg, B, W, n, c_bits, sums->typed_data())
   if (form == 1) return SUPERVM_BUCKETS(EdKernel<4>);
   if (n64 == 4 && degree == 1) return SUPERVM_BUCKETS(W41);
   if (n64 == 4 && degree == 2) return SUPERVM_BUCKETS(W42);

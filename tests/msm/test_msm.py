@@ -273,10 +273,10 @@ def test_concatenation_equals_sum_of_parts(path):
 
 @pytest.mark.parametrize("curve", [BN254_G2, BLS12_381_G1, BLS12_381_G2, SECP256K1, ED25519], ids=lambda c: c.name)
 def test_every_group_exact(curve, path):
-    """msm, FixedBaseMSM (bases only, the prover's mode) and msm_batch on every group but BN254 G1
+    """msm, FixedBaseMSM.batch (bases only, the prover's mode) and msm_batch on every group but BN254 G1
     (the tests above): n = 11 points k_i G of known logs, one at infinity, scalars r - 1 and 0; each
     result is (sum s_i k_i mod r) G from py_ecc (libsodium for ed25519). Two programs per group and
-    path: n <= 64 on the 8-device mesh (msm and the fixed-base table share it) and the batch of two."""
+    path: n <= 64 on the 8-device mesh, the batch of two over shared bases, and msm_batch's two."""
     rng = random.Random(curve.name)
     n, r = 11, curve.order
     pts, logs = _bases(curve, n - 1, curve.name)
@@ -287,8 +287,8 @@ def test_every_group_exact(curve, path):
     assert _msm_value(curve, msm(pts, ks, curve=curve)) == _exact(curve, logs, ks)
     fb = FixedBaseMSM(curve, pts, precompute=False)
     ks2 = [rng.randrange(r) for _ in range(n)]
-    assert _msm_value(curve, fb(ks)) == _exact(curve, logs, ks)
-    assert _msm_value(curve, fb(ks2)) == _exact(curve, logs, ks2)
+    got = fb.batch([ks, ks2])  # one program, the two instances sharing the bases
+    assert [_msm_value(curve, g) for g in got] == [_exact(curve, logs, ks), _exact(curve, logs, ks2)]
     got = msm_batch([pts, pts[::-1]], [ks2, ks], curve=curve)
     assert [_msm_value(curve, g) for g in got] == [_exact(curve, logs, ks2), _exact(curve, logs[::-1], ks)]
 
@@ -312,6 +312,14 @@ def test_fixed_base_msm(path):
         assert fb(ks) == _ref_msm(BN254_G1, pts, ks)
     with pytest.raises(ValueError, match="scalar 3"):
         fb([1, 2, 3, R] + [0] * 26)
+    # a batch over the shared tables: each instance its own sum (one all zeros)
+    batch = [[rng.randrange(R) for _ in range(30)], [0] * 30, [rng.randrange(R) for _ in range(30)]]
+    assert fb.batch(batch) == [_ref_msm(BN254_G1, pts, ks) for ks in batch]
+    assert fb.batch([]) == []
+    with pytest.raises(ValueError, match="instance 1 scalar 3"):
+        fb.batch([[0] * 30, [1, 2, 3, R] + [0] * 26])
+    with pytest.raises(ValueError, match="30 bases but 29 scalars in instance 1"):
+        fb.batch([[0] * 30, [0] * 29])
 
 
 def test_jax_program_compile_is_announced_once(path, monkeypatch, capfd):
