@@ -31,7 +31,7 @@ import numpy as np
 from supervm_jax import native
 from supervm_jax.curve.group import GENERIC_KERNELS, MIN_BUCKET, Group
 from supervm_jax.field import montgomery as mont
-from supervm_jax.pmap.sharding import lane_bucket
+from supervm_jax.pmap.sharding import lane_bucket, mesh_platform
 
 
 def _const(curve: "TwistedEdwards", value: int, like: jax.Array) -> jax.Array:
@@ -261,10 +261,11 @@ class TwistedEdwards(Group):
             return jnp.zeros(self.point_shape + (0,), jnp.uint32), np.zeros(0, bool), np.zeros(0, bool)
         mesh = mesh or device_mesh()
         y, sign = self.encoding_limbs(enc)
-        size = lane_bucket(n, mesh.devices.flat[0].platform, MIN_BUCKET)
+        platform = mesh_platform(mesh)
+        size = lane_bucket(n, platform, MIN_BUCKET)
         y = np.pad(y, [(0, 0), (0, size - n)])
         sign = np.pad(sign, (0, size - n))
-        use_native = native.pow_available(self.coords.spec, mesh.devices.flat[0].platform)
+        use_native = native.pow_available(self.coords.spec, platform)
         points, ok, canonical = shard_batch(_decompress_kernel(self, use_native), y, sign, mesh=mesh)
         return points[..., :n], np.asarray(ok)[:n], np.asarray(canonical)[:n]
 

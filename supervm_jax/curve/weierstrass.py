@@ -40,7 +40,7 @@ from supervm_jax import native
 from supervm_jax.curve.group import GENERIC_KERNELS, MIN_BUCKET, Group
 from supervm_jax.field import montgomery as mont
 from supervm_jax.pmap.compat import with_x64
-from supervm_jax.pmap.sharding import lane_bucket
+from supervm_jax.pmap.sharding import lane_bucket, mesh_platform
 
 # -- kernels --------------------------------------------------------------------------------------
 
@@ -200,7 +200,7 @@ class ShortWeierstrass(Group):
         if self.coords.degree != 1 or self.coords.modulus % 4 != 3:
             raise NotImplementedError(f"{self.name}: lift_x needs a prime field with p = 3 mod 4")
         n = x_std.shape[-1]
-        platform = jax.default_backend()
+        platform = mesh_platform()  # no mesh here: the default backend
         size = lane_bucket(n, platform, MIN_BUCKET)
         use_native = native.pow_available(self.coords.spec, platform)
         pts, ok = _lift_x_program(self, use_native)(jnp.asarray(np.pad(x_std, [(0, 0), (0, size - n)])), jnp.asarray(np.pad(odd, (0, size - n))))

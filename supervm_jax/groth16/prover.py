@@ -273,9 +273,9 @@ class Groth16Prover:
         sum w_j B1_j, sum w_j B2_j, sum over private j of w_j C_j, sum h_k H_k. Each of the five runs
         once over the whole batch (`FixedBaseMSM.batch`: B instances over one key's bases)."""
         private = self.zkey.n_public + 1
-        columns = (self._msm["a"].batch([w.limbs for w in ws]), self._msm["b1"].batch([w.limbs for w in ws]),
-                   self._msm["b2"].batch([w.limbs for w in ws]), self._msm["c"].batch([w.limbs[private:] for w in ws]),
-                   self._msm["h"].batch(list(scalars_h)))
+        limbs = [w.limbs for w in ws]
+        columns = (self._msm["a"].batch(limbs), self._msm["b1"].batch(limbs), self._msm["b2"].batch(limbs),
+                   self._msm["c"].batch([w[private:] for w in limbs]), self._msm["h"].batch(list(scalars_h)))
         return list(zip(*columns))
 
     def _assemble(self, ws: Sequence[Witness], sums: Sequence[tuple], blind: Sequence[tuple[int, int]]

@@ -34,14 +34,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
 from supervm_jax.merkle import nodes as N
 from supervm_jax.merkle.tree import MerkleProof, MerkleTree
-from supervm_jax.pmap import x64_scope
+from supervm_jax.pmap import mesh_platform, x64_scope
 
 # Levels with fewer dirty parents than this are hashed on the host (hashlib) when hash == "sha256".
 # 0 sends every level to the device kernel, math.inf every level to the host (same roots). The
@@ -100,8 +99,7 @@ class UpdatableMerkleTree:
         self._h = N.get(hash)
         self.hash, self.depth, self.mesh = hash, int(depth), mesh
         if host_pairs is None:
-            platform = mesh.devices.flat[0].platform if mesh is not None else jax.default_backend()
-            host_pairs = CPU_HOST_PAIRS if platform == "cpu" else HOST_PAIRS
+            host_pairs = CPU_HOST_PAIRS if mesh_platform(mesh) == "cpu" else HOST_PAIRS
         self.host_pairs = host_pairs
         self._zeros = [self._h.to_values(z)[0] for z in N.zero_hashes(hash, self.depth)]  # Z_0 .. Z_depth
         self._levels: list[dict] = [{} for _ in range(self.depth + 1)]  # level depth holds the root (if nonzero)

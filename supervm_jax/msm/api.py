@@ -37,7 +37,7 @@ from supervm_jax.curve import BN254_G1
 from supervm_jax.curve.weierstrass import ShortWeierstrass
 from supervm_jax.field.limbs import first_not_below
 from supervm_jax.msm.pippenger import combine, window_sums
-from supervm_jax.pmap import BATCH_AXIS, announce_compile, device_mesh, fine_bucket, lane_bucket, mesh_jit, place, pow2_bucket, shard_map, x64_scope
+from supervm_jax.pmap import BATCH_AXIS, announce_compile, device_mesh, fine_bucket, lane_bucket, mesh_jit, mesh_platform, place, pow2_bucket, shard_map, x64_scope
 
 MAX_WINDOW = 16
 LANE_TARGET = 2048  # windows x chunks per device: the width of one batched point addition
@@ -171,7 +171,7 @@ def _run(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, c: int,
          chunks: int | None = None) -> list:
     """points (3, *E, B, n), digits (B, W, n) -> list of B affine results (pads both per call)."""
     mesh = mesh or device_mesh()
-    share = lane_bucket(-(-digits.shape[-1] // mesh.size), mesh.devices.flat[0].platform)
+    share = lane_bucket(-(-digits.shape[-1] // mesh.size), mesh_platform(mesh))
     # placed as FixedBaseMSM places its table, so both share one compiled program per size (a jit
     # program is compiled per input sharding)
     pts = place(_pad_identity(curve, points, share * mesh.size), NamedSharding(mesh, _points_spec(curve)))
@@ -187,7 +187,7 @@ def _run_padded(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, 
     dig = np.zeros((B, W, total), np.int32)
     dig[..., :n] = digits
     chunks = chunks or _chunks(c, B * W, total // mesh.size)
-    native_buckets = native.available(curve, mesh.devices.flat[0].platform)  # the mesh's platform decides
+    native_buckets = native.available(curve, mesh_platform(mesh))  # the mesh's platform decides
     if not native_buckets:  # the JAX Pippenger program compiles for seconds to half a minute
         announce_compile(("msm", curve.name, mesh, c, chunks, points.shape),
                          f"the {curve.name} MSM of {B} x {total} points (c = {c}) with the JAX kernels")

@@ -152,8 +152,8 @@ ENABLED = os.environ.get("SUPERVM_NATIVE", "1") != "0"  # tests flip this to com
 
 
 def available(curve, platform: str | None = None) -> bool:
-    """True when the native bucket kernel serves `curve` on `platform` (a mesh's
-    `devices.flat[0].platform`; default the default backend, for code traced without a mesh):
+    """True when the native bucket kernel serves `curve` on `platform` (`pmap.mesh_platform` of the
+    caller's mesh; default the default backend, for code traced without a mesh):
     enabled, a CPU platform, a short-Weierstrass curve with a = 0 over a field of 4 or 6 64-bit
     words, or a twisted Edwards curve over a 4-word field, and the library built and registered."""
     form = getattr(curve, "form", None)

@@ -35,10 +35,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import jax
-
 from supervm_jax.merkle import MerkleTree, UpdatableMerkleTree, sha256_root_on_host
 from supervm_jax.mvcc import balance_key, nonce_key
+from supervm_jax.pmap import mesh_platform
 
 ACCOUNT_DEPTH = 32
 ACCOUNT_TAG = b"supervm:account:v1"
@@ -80,8 +79,7 @@ def merkle_root(leaves: Sequence[bytes], mesh=None) -> bytes:
     root): at a block's size that beats the XLA:CPU kernel."""
     if not leaves:
         return ZERO
-    platform = mesh.devices.flat[0].platform if mesh is not None else jax.default_backend()
-    if platform == "cpu":
+    if mesh_platform(mesh) == "cpu":
         return sha256_root_on_host(leaves)
     return MerkleTree(list(leaves), "sha256", mesh=mesh).root
 

@@ -26,7 +26,7 @@ from supervm_jax import native
 from supervm_jax.groth16.curves import BLS12381, BN128, PairingCurve
 from supervm_jax.pairing import final_exp, miller
 from supervm_jax.pairing.params import PairingParams, pairing_params
-from supervm_jax.pmap.sharding import announce_compile, device_mesh, run_sharded
+from supervm_jax.pmap.sharding import announce_compile, device_mesh, mesh_platform, run_sharded
 
 _NAMES = {"bn254": "bn254", "bn128": "bn254", "bls12_381": "bls12_381", "bls12381": "bls12_381", "bls12-381": "bls12_381"}
 _SNARKJS = {"bn254": BN128, "bls12_381": BLS12381}
@@ -98,7 +98,7 @@ def uses_native(curve: str, mesh: Mesh) -> bool:
     """Whether the pairing runs on the C++ kernels (`native/pairing.cc`) on this mesh: its devices
     are CPUs and the native library is built (SUPERVM_NATIVE=0 or `native.ENABLED = False` turn it
     off). GPUs, and CPUs without a compiler, run the JAX kernels, which the tests compare with."""
-    return native.pairing_available(curve, mesh.devices.flat[0].platform)
+    return native.pairing_available(curve, mesh_platform(mesh))
 
 
 @functools.lru_cache(maxsize=None)

@@ -30,6 +30,7 @@ from supervm_jax.pmap.sharding import (
     fine_bucket,
     lane_bucket,
     mesh_from_config,
+    mesh_platform,
     pad_last_axis,
     padded_length,
     pow2_bucket,
@@ -39,7 +40,7 @@ from supervm_jax.pmap.sharding import (
 )
 
 __all__ = [
-    "BATCH_AXIS", "announce_compile", "device_mesh", "fine_bucket", "lane_bucket", "mesh_from_config", "pad_last_axis", "padded_length", "pow2_bucket", "run_sharded", "shard_along_batch", "shard_batch",
+    "BATCH_AXIS", "announce_compile", "device_mesh", "fine_bucket", "lane_bucket", "mesh_from_config", "mesh_platform", "pad_last_axis", "padded_length", "pow2_bucket", "run_sharded", "shard_along_batch", "shard_batch",
     "shard_map", "with_x64", "x64_scope",
     "DistributedError", "agreed_randbelow", "broadcast_bytes", "collect_target", "from_process_local", "initialize", "mesh_jit", "place", "reset_traffic",
     "spans_processes", "to_host", "traffic",

@@ -66,6 +66,13 @@ def fine_bucket(n: int, minimum: int = 8) -> int:
     return -(-n // step) * step
 
 
+def mesh_platform(mesh: Mesh | None = None) -> str:
+    """The platform ("cpu", "gpu", ...) whose choices apply to programs over `mesh`: its devices'
+    (a mesh holds one kind); the default backend without a mesh. Every per-platform choice
+    (docs/PERFORMANCE.md) reads it here, never a global flag when a mesh is known."""
+    return mesh.devices.flat[0].platform if mesh is not None else jax.default_backend()
+
+
 def lane_bucket(n: int, platform: str, minimum: int = 8) -> int:
     """The padded length of a batch of `n` lanes for a kernel on `platform` ("cpu", "gpu", ...):
     `fine_bucket` on CPU, `pow2_bucket` elsewhere (`minimum` a power of two >= 8).
@@ -190,6 +197,6 @@ def run_sharded(kernel: Callable, replicated: tuple, batched: tuple, *, mesh: Me
             m = part[0].shape[-1]
             if m < step:
                 part = [np.pad(c, [(0, 0)] * (c.ndim - 1) + [(0, step - m)]) for c in part]
-            part = _across_processes(mesh, [jnp.asarray(c) for c in part], [_last_axis_spec(c.ndim) for c in part])
+            part = _across_processes(mesh, part, [_last_axis_spec(c.ndim) for c in part])  # host arrays
             parts.append(np.asarray(fn(*replicated, *part))[..., :m])
     return np.concatenate(parts, axis=-1)

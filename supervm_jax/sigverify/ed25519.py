@@ -36,7 +36,7 @@ import numpy as np
 from supervm_jax.curve import ED25519
 from supervm_jax.msm import msm
 from supervm_jax.curve.group import MIN_BUCKET
-from supervm_jax.pmap import agreed_randbelow, device_mesh, lane_bucket
+from supervm_jax.pmap import agreed_randbelow, device_mesh, lane_bucket, mesh_platform
 from supervm_jax.sigverify import inputs
 from supervm_jax.sigverify.kernels import (
     comb_digits,
@@ -98,7 +98,7 @@ def ed25519_verify(public_keys, messages, signatures, rule: str = "zip215", *, m
     unique_keys, owner = np.unique(keys, axis=0, return_inverse=True)
     owner = owner.reshape(-1)
     u = len(unique_keys)
-    slots = lane_bucket(n + u + 1, mesh.devices.flat[0].platform, MIN_BUCKET) - n
+    slots = lane_bucket(n + u + 1, mesh_platform(mesh), MIN_BUCKET) - n
     fill = np.frombuffer(_BASE_ENCODING + _IDENTITY_ENCODING * (slots - u - 1), np.uint8).reshape(-1, 32)
     points, decodes, canonical = ED25519.decode(np.concatenate([unique_keys, fill, r_enc]), mesh=mesh)
     A_slots, R = points[..., :slots], points[..., slots:]

@@ -35,6 +35,7 @@ from jax.sharding import Mesh
 
 from supervm_jax import native
 from supervm_jax.curve.group import generator_comb
+from supervm_jax.pmap.sharding import mesh_platform
 from supervm_jax.pmap.sharding import run_sharded as _run_sharded
 
 WINDOW_BITS = 4
@@ -131,7 +132,7 @@ def double_mul(curve, table: jax.Array, g_digits: jax.Array, P: jax.Array, p_dig
 def native_for(curve, mesh: Mesh) -> bool:
     """Whether `double_mul` runs in C++ on this mesh: its devices are CPUs and the native library
     serves the curve (`SUPERVM_NATIVE=0` turns it off)."""
-    return native.double_mul_available(curve, mesh.devices.flat[0].platform)
+    return native.double_mul_available(curve, mesh_platform(mesh))
 
 
 @functools.lru_cache(maxsize=None)
