@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+
+from supervm_jax.pmap.platform import trace_platform
 
 LIMB_BITS = 32
 _MASK = np.uint64(0xFFFFFFFF)
@@ -154,14 +155,14 @@ def mont_mul(spec: MontgomerySpec, a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarra
     uint32 canonical. With a < 2^(32L) and b < p the Montgomery result is < 2p, so one conditional
     subtraction suffices; this lets `from_wide` feed unreduced limbs as `a`.
 
-    On CPU the batch is processed in blocks of CPU_MUL_BLOCK elements (a `fori_loop` over
-    blocks) so the accumulators stay in cache; on GPU it is one pass.
+    For a CPU program (`pmap.trace_platform`) the batch is processed in blocks of CPU_MUL_BLOCK
+    elements (a `fori_loop` over blocks) so the accumulators stay in cache; on GPU it is one pass.
     """
     a, b = jnp.broadcast_arrays(a, b)
     shape = a.shape
     a, b = a.reshape(spec.n_limbs, -1), b.reshape(spec.n_limbs, -1)
     n = a.shape[1]
-    block = CPU_MUL_BLOCK if jax.default_backend() == "cpu" else n
+    block = CPU_MUL_BLOCK if trace_platform() == "cpu" else n
     if n <= block:
         return _mont_mul_rows(spec, a, b).reshape(shape)
     n_blocks = -(-n // block)

@@ -22,6 +22,7 @@ from supervm_jax.field import PrimeField
 from supervm_jax.field import montgomery as mont
 from supervm_jax.ntt import domain
 from supervm_jax.ntt.radix2 import ntt_dif
+from supervm_jax.pmap.platform import trace_platform
 
 GROUP_ELEMENTS = 4096  # CPU only; on GPU all rows form one group (one wide pass per stage)
 # Single-device transforms of 2^FOUR_STEP_MIN_LOG and more take this path. Measured on the 2-core
@@ -84,7 +85,7 @@ def grouped_rows_ntt(spec: mont.MontgomerySpec, rows: jax.Array, tw: jax.Array, 
     it is still in cache (the four-step twiddle).
     """
     n_limbs, n_rows, m = rows.shape
-    if jax.default_backend() == "cpu":
+    if trace_platform() == "cpu":  # cache-sized groups; one pass on a GPU
         per_group = math.gcd(max(GROUP_ELEMENTS // m, 1), n_rows)
     else:
         per_group = n_rows

@@ -23,6 +23,7 @@ from supervm_jax.pmap.distributed import (
     to_host,
     traffic,
 )
+from supervm_jax.pmap.platform import mesh_platform, platform_scope, trace_platform
 from supervm_jax.pmap.sharding import (
     BATCH_AXIS,
     announce_compile,
@@ -30,7 +31,6 @@ from supervm_jax.pmap.sharding import (
     fine_bucket,
     lane_bucket,
     mesh_from_config,
-    mesh_platform,
     pad_last_axis,
     padded_length,
     pow2_bucket,
@@ -40,7 +40,8 @@ from supervm_jax.pmap.sharding import (
 )
 
 __all__ = [
-    "BATCH_AXIS", "announce_compile", "device_mesh", "fine_bucket", "lane_bucket", "mesh_from_config", "mesh_platform", "pad_last_axis", "padded_length", "pow2_bucket", "run_sharded", "shard_along_batch", "shard_batch",
+    "BATCH_AXIS", "announce_compile", "device_mesh", "fine_bucket", "lane_bucket", "mesh_from_config", "mesh_platform", "pad_last_axis", "padded_length", "platform_scope", "pow2_bucket", "run_sharded", "shard_along_batch",
+    "shard_batch", "trace_platform",
     "shard_map", "with_x64", "x64_scope",
     "DistributedError", "agreed_randbelow", "broadcast_bytes", "collect_target", "from_process_local", "initialize", "mesh_jit", "place", "reset_traffic",
     "spans_processes", "to_host", "traffic",

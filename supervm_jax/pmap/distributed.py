@@ -41,6 +41,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from supervm_jax.config import Config, ConfigError, DistributedConfig, load_config
+from supervm_jax.pmap.platform import mesh_platform, platform_scope
 
 _ADDRESS = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
 
@@ -187,12 +188,20 @@ def _count(nbytes: int, mesh_size: int, local: int) -> None:
 # -- programs and host transfers ---------------------------------------------------------------
 
 def mesh_jit(fn: Callable, mesh: Mesh) -> Callable:
-    """`jax.jit(fn)` for a program over `mesh` (typically a `shard_map`). When the mesh spans several
-    processes the outputs are replicated on every device (an all-gather in the program, counted in
-    `traffic()`), so every process can read them; otherwise exactly `jax.jit(fn)`."""
+    """`jax.jit(fn)` for a program over `mesh` (typically a `shard_map`), traced under
+    `platform_scope(mesh_platform(mesh))` so that kernels make the mesh's platform choices. When the
+    mesh spans several processes the outputs are replicated on every device (an all-gather in the
+    program, counted in `traffic()`), so every process can read them."""
+    platform = mesh_platform(mesh)
+
+    @functools.wraps(fn)
+    def traced(*args):
+        with platform_scope(platform):
+            return fn(*args)
+
     if not spans_processes(mesh):
-        return jax.jit(fn)
-    jitted = jax.jit(fn, out_shardings=NamedSharding(mesh, PartitionSpec()))
+        return jax.jit(traced)
+    jitted = jax.jit(traced, out_shardings=NamedSharding(mesh, PartitionSpec()))
     local = len(mesh.local_devices)
 
     @functools.wraps(fn)

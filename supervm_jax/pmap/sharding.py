@@ -20,6 +20,7 @@ from jax.sharding import Mesh, PartitionSpec
 
 from supervm_jax.pmap.compat import shard_map, x64_scope
 from supervm_jax.pmap.distributed import mesh_jit, place, spans_processes
+from supervm_jax.pmap.platform import mesh_platform
 
 BATCH_AXIS = "batch"
 _announced: set = set()
@@ -64,13 +65,6 @@ def fine_bucket(n: int, minimum: int = 8) -> int:
         return minimum
     step = 1 << max(n.bit_length() - 4, 3)
     return -(-n // step) * step
-
-
-def mesh_platform(mesh: Mesh | None = None) -> str:
-    """The platform ("cpu", "gpu", ...) whose choices apply to programs over `mesh`: its devices'
-    (a mesh holds one kind); the default backend without a mesh. Every per-platform choice
-    (docs/PERFORMANCE.md) reads it here, never a global flag when a mesh is known."""
-    return mesh.devices.flat[0].platform if mesh is not None else jax.default_backend()
 
 
 def lane_bucket(n: int, platform: str, minimum: int = 8) -> int:
