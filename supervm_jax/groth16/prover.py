@@ -262,21 +262,22 @@ class Groth16Prover:
         with x64_scope():
             ab = self._matvec(self._coef, self._col, self._row, device_w)  # (L, B, 2n)
         ab = ab.reshape(ab.shape[:2] + (2, key.domain_size))
-        h = np.asarray(qap.quotient_scalars(self.curve, ab))  # (L, B, n) standard form
+        h = qap.quotient_scalars(self.curve, ab)  # (L, B, n) standard form, stays on the device
         r = self.curve.r
         blind = list(blinding) if blinding is not None else [(secrets.randbelow(r), secrets.randbelow(r)) for _ in ws]
-        sums = self._msm_sums(ws, [np.ascontiguousarray(h[:, b].T) for b in range(len(ws))])
+        sums = self._msm_sums(ws, h)
         return self._assemble(ws, sums, blind)
 
-    def _msm_sums(self, ws: Sequence[Witness], scalars_h: Sequence[np.ndarray]) -> list[tuple]:
+    def _msm_sums(self, ws: Sequence[Witness], h: jax.Array) -> list[tuple]:
         """The five MSMs of every proof, affine, one (A, B1, B2, C, H) per proof: sum w_j A_j,
         sum w_j B1_j, sum w_j B2_j, sum over private j of w_j C_j, sum h_k H_k. Each of the five runs
-        once over the whole batch (`FixedBaseMSM.batch`: B instances over one key's bases)."""
+        once over the whole batch (`FixedBaseMSM.batch`: B instances over one key's bases); h, the
+        (L, B, n) quotient, is recoded where it was computed (`FixedBaseMSM.batch_limbs`)."""
         private = self.zkey.n_public + 1
         limbs = [w.limbs for w in ws]
-        columns = (self._msm["a"].batch(limbs), self._msm["b1"].batch(limbs), self._msm["b2"].batch(limbs),
-                   self._msm["c"].batch([w[private:] for w in limbs]), self._msm["h"].batch(list(scalars_h)))
-        return list(zip(*columns))
+        columns = (self._msm["h"].batch_limbs(h), self._msm["a"].batch(limbs), self._msm["b1"].batch(limbs),
+                   self._msm["b2"].batch(limbs), self._msm["c"].batch([w[private:] for w in limbs]))
+        return [(a, b1, b2, c, hh) for hh, a, b1, b2, c in zip(*columns)]
 
     def _assemble(self, ws: Sequence[Witness], sums: Sequence[tuple], blind: Sequence[tuple[int, int]]
                   ) -> list[tuple[dict, list[str]]]:

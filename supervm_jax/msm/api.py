@@ -36,11 +36,16 @@ from supervm_jax import native
 from supervm_jax.curve import BN254_G1
 from supervm_jax.curve.weierstrass import ShortWeierstrass
 from supervm_jax.field.limbs import first_not_below
+from supervm_jax.msm.digits import signed_digits, signed_digits_device
 from supervm_jax.msm.pippenger import combine, window_sums
 from supervm_jax.pmap import BATCH_AXIS, announce_compile, device_mesh, fine_bucket, lane_bucket, mesh_jit, mesh_platform, place, pow2_bucket, shard_map, x64_scope
 
 MAX_WINDOW = 16
-LANE_TARGET = 2048  # windows x chunks per device: the width of one batched point addition
+# Windows x chunks per device: the width of one batched point addition. On XLA:CPU 2,048 lanes keep
+# the bucket rows in cache (docs/MSM.md); a GPU needs tens of thousands of lanes in flight to hide
+# its latency (a first guess, to be calibrated by tools/gpu/device_check.sh; docs/PERFORMANCE.md).
+LANE_TARGET = {"cpu": 2048}
+GPU_LANE_TARGET = 1 << 16
 
 
 def window_bits(n: int, scalar_bits: int) -> int:
@@ -65,11 +70,11 @@ def n_windows(c: int, scalar_bits: int) -> int:
     return -(-(scalar_bits + 1) // c)
 
 
-def _chunks(c: int, n_windows_total: int, n: int) -> int:
-    """Chunks per window: a power of two <= M = 2^(c-1), about LANE_TARGET lanes in all, and at most
-    about the number of sorted rows (so each chunk has >= 1 row of real points)."""
+def _chunks(c: int, n_windows_total: int, n: int, platform: str = "cpu") -> int:
+    """Chunks per window: a power of two <= M = 2^(c-1), about the platform's LANE_TARGET lanes in
+    all, and at most about the number of sorted rows (so each chunk has >= 1 row of real points)."""
     m = 1 << (c - 1)
-    want = max(1, LANE_TARGET // n_windows_total)
+    want = max(1, LANE_TARGET.get(platform, GPU_LANE_TARGET) // n_windows_total)
     cap = max(1, (n + m) // 4)
     chunks = 1
     while chunks * 2 <= min(m, want, cap):
@@ -95,35 +100,6 @@ def _check_scalars(scalars: Sequence[int] | np.ndarray, order: int, what: str = 
 def _as_scalars(scalars) -> Sequence[int] | np.ndarray:
     """An (n, L) uint32 limb array is kept as is; anything else becomes a list of ints."""
     return scalars if isinstance(scalars, np.ndarray) and scalars.ndim == 2 else list(scalars)
-
-
-def signed_digits(scalars: Sequence[int] | np.ndarray, c: int, windows: int) -> np.ndarray:
-    """Signed base-2^c digits of scalars in [0, 2^(c * windows - 1)): (windows, n) int32 with values in
-    [-2^(c-1), 2^(c-1)] and sum_w d_w 2^(c w) = k (host numpy, vectorized over n).
-
-    scalars: Python ints, or an (n, L) uint32 array of little-endian limbs (standard form)."""
-    n_limbs = -(-(c * windows) // 32) + 2
-    if isinstance(scalars, np.ndarray):
-        n = scalars.shape[0]
-        limbs = np.zeros((n, max(n_limbs, scalars.shape[1])), np.uint64)
-        limbs[:, : scalars.shape[1]] = scalars
-    else:
-        n = len(scalars)
-        raw = b"".join(int(k).to_bytes(4 * n_limbs, "little") for k in scalars)
-        limbs = np.frombuffer(raw, "<u4").reshape(n, n_limbs).astype(np.uint64)
-    mask, half = np.uint64((1 << c) - 1), np.int64(1 << (c - 1))
-    out = np.empty((windows, n), np.int64)
-    carry = np.zeros(n, np.int64)
-    for w in range(windows):
-        off = w * c
-        lo, sh = off // 32, np.uint64(off % 32)
-        v = ((limbs[:, lo] | (limbs[:, lo + 1] << np.uint64(32))) >> sh) & mask
-        d = v.astype(np.int64) + carry
-        carry = (d > half).astype(np.int64)
-        out[w] = d - (carry << c)
-    if carry.any():
-        raise ValueError("scalar too large for the window layout")
-    return out.astype(np.int32)
 
 
 def _points_spec(curve: ShortWeierstrass) -> PartitionSpec:
@@ -178,16 +154,21 @@ def _run(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, c: int,
     return _run_padded(curve, pts, digits, c, mesh, chunks)
 
 
-def _run_padded(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray, c: int, mesh: Mesh,
+def _run_padded(curve: ShortWeierstrass, points: jax.Array, digits: np.ndarray | jax.Array, c: int, mesh: Mesh,
                 chunks: int | None = None) -> list:
     """points (3, *E, B, D * share) — or (3, *E, 1, D * share), shared by the B instances — already
-    padded with identities; digits (B, W, n <= D * share)."""
+    padded with identities; digits (B, W, n <= D * share), on the host or already on a device
+    (`signed_digits_device`; padded there)."""
     B, W, n = digits.shape
     total = points.shape[-1]
-    dig = np.zeros((B, W, total), np.int32)
-    dig[..., :n] = digits
-    chunks = chunks or _chunks(c, B * W, total // mesh.size)
-    native_buckets = native.available(curve, mesh_platform(mesh))  # the mesh's platform decides
+    if isinstance(digits, jax.Array):
+        dig = jnp.pad(digits, ((0, 0), (0, 0), (0, total - n))) if total > n else digits
+    else:
+        dig = np.zeros((B, W, total), np.int32)
+        dig[..., :n] = digits
+    platform = mesh_platform(mesh)
+    chunks = chunks or _chunks(c, B * W, total // mesh.size, platform)
+    native_buckets = native.available(curve, platform)  # the mesh's platform decides
     if not native_buckets:  # the JAX Pippenger program compiles for seconds to half a minute
         announce_compile(("msm", curve.name, mesh, c, chunks, points.shape),
                          f"the {curve.name} MSM of {B} x {total} points (c = {c}) with the JAX kernels")
@@ -324,10 +305,37 @@ class FixedBaseMSM:
         if self.kept is not None:
             vectors = [s[self.kept] if isinstance(s, np.ndarray) else [s[i] for i in self.kept] for s in vectors]
         digits = np.stack([signed_digits(s, self.window, self.n_windows) for s in vectors])  # (B, W, n)
+        return self._run(digits)
+
+    def batch_limbs(self, limbs: jax.Array) -> list:
+        """`batch` for scalars already on a device: limbs (L, B, n) uint32, little-endian standard
+        form (a prover's quotient H from the NTT). The digits are recoded on the device
+        (`signed_digits_device`), so the scalars never cross to the host. ValueError naming the
+        first scalar >= r (checked on the device; read after the MSM is dispatched)."""
+        if limbs.ndim != 3 or limbs.dtype != jnp.uint32 or limbs.shape[-1] != self.n:
+            raise ValueError(f"{self.curve.name} FixedBaseMSM: expected (L, B, {self.n}) uint32 limbs, got "
+                             f"{limbs.dtype} {limbs.shape}")
+        B = limbs.shape[1]
+        if B == 0 or self.n_finite == 0:
+            return [None] * B
+        with x64_scope():
+            digits, out_of_range = signed_digits_device(limbs, self.window, self.n_windows, self.curve.order)
+            if self.kept is not None:
+                digits = digits[..., jnp.asarray(self.kept)]
+        sums = self._run(digits)
+        bad = np.argwhere(np.asarray(out_of_range))
+        if bad.size:
+            b, i = (int(v) for v in bad[0])
+            raise ValueError(f"{self.curve.name} FixedBaseMSM: {f'instance {b} ' if B > 1 else ''}scalar {i} is not "
+                             f"in [0, r)")
+        return sums
+
+    def _run(self, digits: np.ndarray | jax.Array) -> list:
+        """digits (B, W, n_finite) -> B affine sums over this key's tables."""
         # with tables: one window of c bits over W*n points per instance (combine's Horner loop
         # degenerates to the device sum); without: W windows over the n bases
         if self.precompute:
-            digits = digits.reshape(len(vectors), 1, -1)
+            digits = digits.reshape(digits.shape[0], 1, -1)
         return _run_padded(self.curve, self.table, digits, self.window, self.mesh)
 
 

@@ -13,7 +13,9 @@ comparisons use n in (32, 64]; the large-n case (BN254 G1 only) uses one n."""
 
 import random
 
+import jax.numpy as jnp
 import nacl.bindings as sodium
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,6 +26,8 @@ from py_ecc.secp256k1 import secp256k1 as secp
 from supervm_jax import native
 from supervm_jax.curve import BLS12_381_G1, BLS12_381_G2, BN254_G1, BN254_G2, ED25519, SECP256K1
 from supervm_jax.msm import FixedBaseMSM, msm, msm_batch, signed_digits
+from supervm_jax.msm.api import n_windows
+from supervm_jax.msm.digits import signed_digits_device
 from supervm_jax.pmap import sharding
 
 R = BN254_G1.order
@@ -213,6 +217,52 @@ def test_signed_digits_recompose():
         d = signed_digits(ks, c, W)
         assert abs(d).max() <= 2 ** (c - 1)
         assert [sum(int(d[w, i]) << (c * w) for w in range(W)) for i in range(len(ks))] == ks
+
+
+def _limbs(instances: list[list[int]]) -> jnp.ndarray:
+    """B lists of n ints < 2^256 -> (8, B, n) uint32 little-endian limbs on the device."""
+    raw = np.array([[[(k >> (32 * i)) & 0xFFFFFFFF for k in ks] for ks in instances] for i in range(8)], np.uint32)
+    return jnp.asarray(raw.reshape(8, len(instances), -1))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(2, 16), st.lists(st.integers(0, 2**256 - 1), min_size=1, max_size=9),
+       st.sampled_from([[0, 1, R - 1, R, R + 1, 2**254, 2**256 - 1], [0x5555_5555 << 96, 2**31, 2**32 - 1]]))
+def test_device_digits_equal_host_digits(c, ks, edges):
+    """On the device: the same digits as the host recoding for every scalar < r, and every scalar >= r
+    flagged (its digits unused)."""
+    ks = ks + edges
+    W = n_windows(c, R.bit_length())
+    digits, out_of_range = signed_digits_device(_limbs([ks])[:, 0], c, W, R)
+    digits, out_of_range = np.asarray(digits), np.asarray(out_of_range)
+    assert digits.shape == (W, len(ks)) and digits.dtype == np.int32
+    assert out_of_range.tolist() == [k >= R for k in ks]
+    good = [i for i, k in enumerate(ks) if k < R]
+    np.testing.assert_array_equal(digits[:, good], signed_digits([ks[i] for i in good], c, W))
+    assert [sum(int(digits[w, i]) << (c * w) for w in range(W)) for i in good] == [ks[i] for i in good]
+    assert np.abs(digits[:, good]).max(initial=0) <= 2 ** (c - 1)
+
+
+def test_device_digits_reject_layouts_that_cannot_hold_the_scalars():
+    with pytest.raises(ValueError, match="cannot hold"):
+        signed_digits_device(_limbs([[1]])[:, 0], 4, 63, R)  # 252 bits for 254-bit scalars
+    with pytest.raises(ValueError, match="outside"):
+        signed_digits_device(_limbs([[1]])[:, 0], 31, 9, R)
+
+
+def test_fixed_base_msm_of_device_limbs(path):
+    """FixedBaseMSM.batch_limbs (the prover's H: scalars recoded where the NTT left them) equals the
+    reference, with an identity among the bases (skipped on the device too), per instance."""
+    rng = random.Random(17)
+    pts = _pool(BN254_G1)[:29] + [bn.Z1]
+    fb = FixedBaseMSM(BN254_G1, [_aff(BN254_G1, p) for p in pts])
+    batch = [[rng.randrange(R) for _ in range(30)], [0] * 30, [R - 1] * 30]
+    assert fb.batch_limbs(_limbs(batch)) == [_ref_msm(BN254_G1, pts, ks) for ks in batch]
+    assert fb.batch_limbs(_limbs([batch[0]])) == [_ref_msm(BN254_G1, pts, batch[0])]
+    with pytest.raises(ValueError, match="instance 1 scalar 29 is not in"):
+        fb.batch_limbs(_limbs([[0] * 30, [0] * 29 + [R]]))
+    with pytest.raises(ValueError, match=r"expected \(L, B, 30\) uint32"):
+        fb.batch_limbs(_limbs([[0] * 29]))
 
 
 def _bn_add(a, b):
