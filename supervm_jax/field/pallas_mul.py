@@ -29,6 +29,7 @@ from jax.experimental.pallas import mosaic_gpu as pl_mosaic_gpu
 from jax.experimental.pallas import triton as pl_triton
 
 from supervm_jax.field.montgomery import MontgomerySpec
+from supervm_jax.pmap.platform import trace_platform
 
 DEFAULT_BLOCK = 256  # lanes per program: 2 elements per thread with Triton's default 4 warps
 TRITON_NUM_WARPS = 4
@@ -151,14 +152,15 @@ def mont_mul_pallas(
     a: (L, *batch) uint32 < 2^(32L); b: (L, *batch) uint32 < p (broadcastable against each other).
     Result: (L, *batch) uint32, canonical (< p). `block`: lanes (elements) per program, a power of
     two; the flattened batch is zero-padded to a multiple of it. `interpret`: None runs Pallas'
-    interpret mode when JAX's default backend is the CPU and the compiled kernel otherwise.
+    interpret mode when the program is for a CPU (`pmap.trace_platform`) and the compiled kernel
+    otherwise.
     `backend`: the GPU lowering, "triton" or "mosaic_gpu" (Hopper+; JAX marks `pallas_call` with
     Mosaic GPU deprecated). Must be traced under `x64_scope()` (RuntimeError otherwise).
     """
     a, b = jnp.broadcast_arrays(a, b)
     _check_inputs(spec, a, b, block, backend)
     if interpret is None:
-        interpret = jax.default_backend() == "cpu"
+        interpret = trace_platform() == "cpu"
     shape = a.shape
     a, b = a.reshape(spec.n_limbs, -1), b.reshape(spec.n_limbs, -1)
     n = a.shape[1]
