@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 from supervm_jax.merkle import MerkleTree, UpdatableMerkleTree, sha256_root_on_host
@@ -96,6 +98,10 @@ def header_bytes(header: Mapping[str, Any]) -> bytes:
 _TRANSFER_KEYS = {"type", "from", "to", "amount", "nonce", "sig"}
 
 
+_TRANSFER_JSON = '{"amount":%d,"from":"%s","nonce":%d,"sig":"%s","to":"%s","type":"transfer"}'
+_TRANSFER_FIELDS = ("amount", "from", "nonce", "sig", "to")  # the template's order
+
+
 def _transfer_bytes(tx: dict) -> bytes | None:
     """`header_bytes` of a transfer object whose strings need no escaping (ASCII letters and digits)
     and whose numbers are plain ints; None for any other (the general encoder takes it)."""
@@ -106,8 +112,17 @@ def _transfer_bytes(tx: dict) -> bytes | None:
     for text in (sender, recipient, sig):
         if type(text) is not str or not (text.isascii() and text.isalnum()):
             return None
-    return (f'{{"amount":{amount},"from":"{sender}","nonce":{nonce},"sig":"{sig}","to":"{recipient}",'
-            f'"type":"transfer"}}').encode()
+    return (_TRANSFER_JSON % (amount, sender, nonce, sig, recipient)).encode()
+
+
+def transfer_hashes(txs: list[dict]) -> list[bytes]:
+    """`tx_hash` of each transfer object of a block that `formats.transfer_columns` accepted (exactly
+    the six keys, hex strings, int amounts and nonces: canonical JSON by one template, no checks)."""
+    texts = map(_TRANSFER_JSON.__mod__, zip(*(list(map(dict.get, txs, repeat(k))) for k in _TRANSFER_FIELDS)))
+    return list(map(_digest, map(hashlib.sha256, map(str.encode, texts))))
+
+
+_digest = operator.methodcaller("digest")
 
 
 def tx_hash(tx_json: Any) -> bytes:
