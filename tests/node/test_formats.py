@@ -19,7 +19,7 @@ from supervm_jax.node.formats import (
     receipt_json,
     transfer_columns,
 )
-from supervm_jax.node.state import header_bytes, transfer_hashes, tx_hash
+from supervm_jax.node.state import account_id, account_leaf, account_leaves, header_bytes, transfer_hashes, tx_hash
 from supervm_jax.node.transfer import NodeTransfer
 
 _hex = st.text("0123456789abcdefABCDEF", min_size=0, max_size=130)
@@ -130,3 +130,14 @@ def test_columns_of_a_decoded_block_keep_the_signed_transfers_and_their_indices(
     for node_tx, i, good in zip(batch, signed, ok):
         reference = NodeTransfer(decoded[i], good)
         assert [getattr(node_tx, k) for k in NodeTransfer.__slots__] == [getattr(reference, k) for k in NodeTransfer.__slots__]
+
+
+@settings(max_examples=200, deadline=None)
+@given(accounts=st.lists(st.tuples(st.one_of(st.binary(min_size=32, max_size=32).map(bytes.hex),
+                                             st.sampled_from(["shielded:pool", "AB" * 32, "zz" * 32])),
+                                   st.one_of(st.integers(0, 2**64 - 1), st.integers(0, 2**128 - 1)),
+                                   st.integers(0, 2**64 - 1)), max_size=6))
+def test_account_leaves_equal_account_leaf(accounts):
+    names, balances, nonces = (list(column) for column in zip(*accounts)) if accounts else ([], [], [])
+    assert account_leaves(names, balances, nonces) == [
+        account_leaf(account_id(a), b, n) for a, b, n in zip(names, balances, nonces)]
