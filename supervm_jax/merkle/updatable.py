@@ -161,14 +161,13 @@ class UpdatableMerkleTree:
         """
         if len(indices) != len(leaves):
             raise ValueError(f"UpdatableMerkleTree.update: {len(indices)} indices but {len(leaves)} leaves")
-        idx = []
-        for pos, i in enumerate(indices):
-            if not _is_int(i) or not 0 <= i < self.capacity:
-                raise ValueError(f"UpdatableMerkleTree.update: index {pos}: expected an int in [0, 2^{self.depth}), got {i!r}")
-            idx.append(int(i))
+        idx = self._checked_indices(indices)
         if not idx:
             return self.root
-        values = self._h.to_values(self._h.from_values(leaves))  # validates (naming the leaf), normalizes
+        if self.hash != "poseidon" and set(map(type, leaves)) == {bytes} and set(map(len, leaves)) == {32}:
+            values = list(leaves)  # already the normal form
+        else:
+            values = self._h.to_values(self._h.from_values(leaves))  # validates (naming the leaf), normalizes
         new0 = dict(zip(idx, values))  # later duplicates win
 
         staged = [new0]  # staged[l]: new values of the dirty nodes of level l
@@ -193,6 +192,17 @@ class UpdatableMerkleTree:
                 else:
                     level[k] = v
         return self.root
+
+    def _checked_indices(self, indices: Sequence[int]) -> list[int]:
+        """`indices` as a list of ints; ValueError naming the first that is not an int in [0, 2^depth)."""
+        if set(map(type, indices)) <= {int} and (not len(indices) or 0 <= min(indices) and max(indices) < self.capacity):
+            return list(indices)  # plain ints in range: the common case, checked whole
+        idx = []
+        for pos, i in enumerate(indices):
+            if not _is_int(i) or not 0 <= i < self.capacity:
+                raise ValueError(f"UpdatableMerkleTree.update: index {pos}: expected an int in [0, 2^{self.depth}), got {i!r}")
+            idx.append(int(i))
+        return idx
 
     def _hash_level(self, lefts: list, rights: list) -> list:
         """Parents H(lefts[j] || rights[j]): on the host for small sha256 levels, else one device batch."""

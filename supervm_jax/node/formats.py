@@ -36,7 +36,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from itertools import repeat
 from typing import Any
+
+import numpy as np
 
 TRANSFER_DOMAIN = b"supervm:transfer:v1"
 DEPOSIT_DOMAIN = b"supervm:deposit:v1"
@@ -98,6 +101,59 @@ class Malformed:
     """A transaction that could not be decoded; `detail` says why (for logs, not the receipt)."""
 
     detail: str
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferColumns:
+    """A block's signed transfers as columns, built once when the block is decoded and shared by
+    signature verification, execution and the roots.
+
+    index (n,) int64: the transfers' positions in the block, ascending; sender, recipient (n, 32)
+    uint8: public keys; sig (n, 64) uint8: R || S; amount, nonce (n,) uint64."""
+
+    index: np.ndarray
+    sender: np.ndarray
+    recipient: np.ndarray
+    sig: np.ndarray
+    amount: np.ndarray
+    nonce: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @classmethod
+    def of(cls, txs: list) -> TransferColumns:
+        """The `SignedTransfer`s among a decoded block's transactions (other kinds skipped)."""
+        index = [i for i, tx in enumerate(txs) if isinstance(tx, SignedTransfer)]
+        rows = [txs[i] for i in index]
+        return cls(np.array(index, np.int64), byte_rows([tx.sender for tx in rows], 32),
+                   byte_rows([tx.recipient for tx in rows], 32), byte_rows([tx.sig for tx in rows], 64),
+                   np.array([tx.amount for tx in rows], np.uint64), np.array([tx.nonce for tx in rows], np.uint64))
+
+    def messages(self) -> np.ndarray:
+        """(n, 99) uint8: row j is `transfer_message` of transfer j."""
+        n, domain = len(self), len(TRANSFER_DOMAIN)
+        out = np.empty((n, domain + 80), np.uint8)
+        out[:, :domain] = np.frombuffer(TRANSFER_DOMAIN, np.uint8)
+        out[:, domain:domain + 32], out[:, domain + 32:domain + 64] = self.sender, self.recipient
+        out[:, domain + 64:domain + 72] = self.amount.astype(">u8").view(np.uint8).reshape(n, 8)
+        out[:, domain + 72:] = self.nonce.astype(">u8").view(np.uint8).reshape(n, 8)
+        return out
+
+    def hex_keys(self) -> tuple[list[str], list[str]]:
+        """The senders' and recipients' public keys as lowercase hex strings (the store's account names)."""
+        return _hex_rows(self.sender), _hex_rows(self.recipient)
+
+
+def byte_rows(values: list[bytes], size: int) -> np.ndarray:
+    """(n, size) uint8 array of n byte strings of `size` bytes each (n may be 0)."""
+    return np.frombuffer(b"".join(values), np.uint8).reshape(len(values), size)
+
+
+def _hex_rows(rows: np.ndarray) -> list[str]:
+    """The rows of an (n, k) uint8 array as n lowercase hex strings."""
+    text, width = rows.tobytes().hex(), 2 * rows.shape[1]
+    return [text[i:i + width] for i in range(0, len(text), width)]
 
 
 def transfer_message(sender: bytes, recipient: bytes, amount: int, nonce: int) -> bytes:
@@ -201,16 +257,58 @@ def decode_tx(obj: Any) -> SignedTransfer | PrivateTx | Malformed:
         return Malformed(str(err))
 
 
-def decode_block(line: str) -> tuple[list[SignedTransfer | PrivateTx | Malformed], list, str | None]:
-    """One JSON line -> (transactions, their raw JSON values, None), or ([], [], warning) when the
-    line is not a block."""
+_TRANSFER_FIELDS = ("type", "from", "to", "amount", "nonce", "sig")
+
+
+def transfer_columns(raw: list) -> TransferColumns | None:
+    """The fast path of decoding a block's ``txs`` list: its columns when every element is a signed
+    transfer object with exactly the six keys of the format and valid values (so `decode_tx` makes a
+    `SignedTransfer` of each, with these values), else None (decode each with `decode_tx`).
+
+    Checks whole columns at once: exact dicts of 6 keys, type "transfer", hex fields str of the
+    right length whose concatenation `bytes.fromhex` turns into exactly the right number of bytes
+    (whitespace, which fromhex skips, would make it short; a non-hex character raises), amounts and
+    nonces of type int (not bool) in [0, 2^64)."""
+    n = len(raw)
+    if not n or set(map(type, raw)) != {dict} or set(map(len, raw)) != {6}:
+        return None
+    kinds, senders, recipients, amounts, nonces, sigs = (list(map(dict.get, raw, repeat(k))) for k in _TRANSFER_FIELDS)
+    if kinds.count("transfer") != n:
+        return None
+    for values in (amounts, nonces):
+        if set(map(type, values)) != {int} or min(values) < 0 or max(values) >= U64:
+            return None
+    columns = []
+    for values, size in ((senders, 32), (recipients, 32), (sigs, 64)):
+        if set(map(type, values)) != {str} or set(map(len, values)) != {2 * size}:
+            return None
+        try:
+            data = bytes.fromhex("".join(values))
+        except ValueError:
+            return None
+        if len(data) != n * size:
+            return None
+        columns.append(np.frombuffer(data, np.uint8).reshape(n, size))
+    return TransferColumns(np.arange(n, dtype=np.int64), columns[0], columns[1], columns[2],
+                           np.array(amounts, np.uint64), np.array(nonces, np.uint64))
+
+
+def parse_block(line: str) -> tuple[list, str | None]:
+    """One JSON line -> (its raw ``txs`` values, None), or ([], warning) when the line is not a block."""
     try:
         obj = json.loads(line)
     except ValueError as err:
-        return [], [], f"not JSON ({err})"
+        return [], f"not JSON ({err})"
     if not isinstance(obj, dict) or not isinstance(obj.get("txs"), list):
-        return [], [], 'not an object with a "txs" list'
-    return [decode_tx(tx) for tx in obj["txs"]], obj["txs"], None
+        return [], 'not an object with a "txs" list'
+    return obj["txs"], None
+
+
+def decode_block(line: str) -> tuple[list[SignedTransfer | PrivateTx | Malformed], list, str | None]:
+    """One JSON line -> (transactions, their raw JSON values, None), or ([], [], warning) when the
+    line is not a block."""
+    raw, warning = parse_block(line)
+    return [decode_tx(tx) for tx in raw], raw, warning
 
 
 def load_genesis(path: str) -> dict[bytes, int]:

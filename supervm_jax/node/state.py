@@ -32,8 +32,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
+
+import numpy as np
 
 from supervm_jax.merkle import MerkleTree, UpdatableMerkleTree, sha256_root_on_host
 from supervm_jax.mvcc import balance_key, nonce_key
@@ -69,6 +73,35 @@ def account_leaf(pubkey: bytes, balance: int, nonce: int) -> bytes:
     return hashlib.sha256(ACCOUNT_TAG + pubkey + balance.to_bytes(16, "big") + nonce.to_bytes(8, "big")).digest()
 
 
+def account_leaves(accounts: Sequence[str], balances: Sequence[int], nonces: Sequence[int]) -> list[bytes]:
+    """`account_leaf(account_id(a), b, n)` of each account name, balance and nonce (ints >= 0), as
+    one (n, 74) array of the hashed bytes where every id is a public key and every value fits in 64
+    bits (a block's accounts), else one by one."""
+    n = len(accounts)
+    ids = _key_ids(accounts)
+    if ids is None or (n and (max(balances) >= 1 << 64 or max(nonces) >= 1 << 64)):
+        return [account_leaf(account_id(a), b, v) for a, b, v in zip(accounts, balances, nonces)]
+    tag = len(ACCOUNT_TAG)
+    rows = np.zeros((n, tag + 56), np.uint8)
+    rows[:, :tag] = np.frombuffer(ACCOUNT_TAG, np.uint8)
+    rows[:, tag:tag + 32] = ids
+    rows[:, tag + 40:tag + 48] = np.array(balances, np.uint64).astype(">u8").view(np.uint8).reshape(n, 8)
+    rows[:, tag + 48:] = np.array(nonces, np.uint64).astype(">u8").view(np.uint8).reshape(n, 8)
+    data, width = rows.tobytes(), rows.shape[1]
+    return list(map(_digest, map(hashlib.sha256, (data[i:i + width] for i in range(0, len(data), width)))))
+
+
+def _key_ids(accounts: Sequence[str]) -> np.ndarray | None:
+    """(n, 32) uint8 public keys of account names that are all 64 hex digits, else None."""
+    if set(map(len, accounts)) - {64}:
+        return None
+    try:
+        data = bytes.fromhex("".join(accounts))
+    except ValueError:
+        return None
+    return np.frombuffer(data, np.uint8).reshape(-1, 32) if len(data) == 32 * len(accounts) else None
+
+
 def state_root(account_root: bytes, note_root: bytes = ZERO, nullifier_root: bytes = ZERO) -> bytes:
     return hashlib.sha256(STATE_TAG + account_root + note_root + nullifier_root).digest()
 
@@ -96,6 +129,10 @@ def header_bytes(header: Mapping[str, Any]) -> bytes:
 _TRANSFER_KEYS = {"type", "from", "to", "amount", "nonce", "sig"}
 
 
+_TRANSFER_JSON = '{"amount":%d,"from":"%s","nonce":%d,"sig":"%s","to":"%s","type":"transfer"}'
+_TRANSFER_FIELDS = ("amount", "from", "nonce", "sig", "to")  # the template's order
+
+
 def _transfer_bytes(tx: dict) -> bytes | None:
     """`header_bytes` of a transfer object whose strings need no escaping (ASCII letters and digits)
     and whose numbers are plain ints; None for any other (the general encoder takes it)."""
@@ -106,8 +143,17 @@ def _transfer_bytes(tx: dict) -> bytes | None:
     for text in (sender, recipient, sig):
         if type(text) is not str or not (text.isascii() and text.isalnum()):
             return None
-    return (f'{{"amount":{amount},"from":"{sender}","nonce":{nonce},"sig":"{sig}","to":"{recipient}",'
-            f'"type":"transfer"}}').encode()
+    return (_TRANSFER_JSON % (amount, sender, nonce, sig, recipient)).encode()
+
+
+def transfer_hashes(txs: list[dict]) -> list[bytes]:
+    """`tx_hash` of each transfer object of a block that `formats.transfer_columns` accepted (exactly
+    the six keys, hex strings, int amounts and nonces: canonical JSON by one template, no checks)."""
+    texts = map(_TRANSFER_JSON.__mod__, zip(*(list(map(dict.get, txs, repeat(k))) for k in _TRANSFER_FIELDS)))
+    return list(map(_digest, map(hashlib.sha256, map(str.encode, texts))))
+
+
+_digest = operator.methodcaller("digest")
 
 
 def tx_hash(tx_json: Any) -> bytes:
@@ -168,13 +214,13 @@ class AccountState:
             before = dict(zip(unwritten, snap.get_many(unwritten)))
         values = {**before, **writes}
         count = stored_count
-        indices, leaves = [], []
-        for account, index, bal, non in zip(touched, known, balance_keys, nonce_keys):
+        indices = []
+        for account, index in zip(touched, known):
             if index is None:
                 index, count = count, count + 1
                 extra[index_key(account)] = index
             indices.append(index)
-            leaves.append(account_leaf(account_id(account), values[bal] or 0, values[non] or 0))
+        leaves = account_leaves(touched, [values[k] or 0 for k in balance_keys], [values[k] or 0 for k in nonce_keys])
         if count != stored_count:
             extra[COUNT_KEY] = count
         if indices:

@@ -10,9 +10,11 @@ the signature is valid (checked in batch on the devices before execution: `sig_o
 
 from __future__ import annotations
 
+import numpy as np
+
 from supervm_jax.mvcc import InsufficientFunds, balance_key, nonce_key
 from supervm_jax.mvcc.native import BAD_NONCE, BAD_SIGNATURE, INSUFFICIENT_FUNDS, NATIVE_NODE_TRANSFER
-from supervm_jax.node.formats import SignedTransfer
+from supervm_jax.node.formats import SignedTransfer, TransferColumns
 
 
 class BadSignature(Exception):
@@ -27,17 +29,30 @@ REASONS = ("BadSignature", "BadNonce", "InsufficientFunds", "Malformed", "Invali
 
 
 class NodeTransfer:
-    """`tx` with its batch-verified signature result, ready for `execute_block`. A built-in
-    transaction (`mvcc.native`): blocks of them execute in C++ with the same receipts."""
+    """A signed transfer with its batch-verified signature result, ready for `execute_block`. A
+    built-in transaction (`mvcc.native`): blocks of them execute in C++ with the same receipts.
 
-    __slots__ = ("tx", "sig_ok", "sender", "recipient", "amount", "nonce", "_sb", "_rb", "_sn")
+    sender, recipient: the public keys as lowercase hex (the account names); amount, nonce: ints;
+    sig_ok: bool."""
+
+    __slots__ = ("sender", "recipient", "amount", "nonce", "sig_ok")
     native_kind = NATIVE_NODE_TRANSFER
 
     def __init__(self, tx: SignedTransfer, sig_ok: bool):
-        self.tx, self.sig_ok = tx, bool(sig_ok)
         self.sender, self.recipient = tx.sender.hex(), tx.recipient.hex()
-        self.amount, self.nonce = tx.amount, tx.nonce
-        self._sb, self._rb, self._sn = balance_key(self.sender), balance_key(self.recipient), nonce_key(self.sender)
+        self.amount, self.nonce, self.sig_ok = tx.amount, tx.nonce, bool(sig_ok)
+
+    @classmethod
+    def batch(cls, transfers: TransferColumns, sig_ok: np.ndarray) -> list[NodeTransfer]:
+        """`NodeTransfer(tx, ok)` of each transfer of a block's columns, built from whole columns;
+        sig_ok (n,) bool."""
+        senders, recipients = transfers.hex_keys()
+        out = []
+        for fields in zip(senders, recipients, transfers.amount.tolist(), transfers.nonce.tolist(), sig_ok.tolist()):
+            tx = cls.__new__(cls)
+            tx.sender, tx.recipient, tx.amount, tx.nonce, tx.sig_ok = fields
+            out.append(tx)
+        return out
 
     def native_failure(self, status: int, observed: int) -> Exception:
         """The exception of a failed run: `status` a `mvcc.native` code, `observed` the nonce
@@ -53,15 +68,17 @@ class NodeTransfer:
     def execute(self, ctx) -> None:
         if not self.sig_ok:
             raise self.native_failure(BAD_SIGNATURE, 0)
-        nonce = ctx.read(self._sn) or 0
+        sender_nonce, sender_balance = nonce_key(self.sender), balance_key(self.sender)
+        nonce = ctx.read(sender_nonce) or 0
         if self.nonce != nonce:
             raise self.native_failure(BAD_NONCE, nonce)
-        balance = ctx.read(self._sb) or 0
+        balance = ctx.read(sender_balance) or 0
         if balance < self.amount:
             raise self.native_failure(INSUFFICIENT_FUNDS, balance)
-        ctx.write(self._sb, balance - self.amount)
-        ctx.write(self._rb, (ctx.read(self._rb) or 0) + self.amount)
-        ctx.write(self._sn, nonce + 1)
+        recipient_balance = balance_key(self.recipient)
+        ctx.write(sender_balance, balance - self.amount)
+        ctx.write(recipient_balance, (ctx.read(recipient_balance) or 0) + self.amount)
+        ctx.write(sender_nonce, nonce + 1)
 
 
 # privacy's failure types under the node's receipt names

@@ -87,16 +87,14 @@ def ed25519_verify(public_keys, messages, signatures, rule: str = "zip215", *, m
         return np.zeros(0, bool)
     r_enc, s_enc = sigs[:, :32], sigs[:, 32:]
     s = inputs.le_ints(s_enc)
-    k = [int.from_bytes(hashlib.sha512(r_enc[i].tobytes() + keys[i].tobytes() + msgs[i]).digest(), "little") % L
-         for i in range(n)]
+    k = _challenges(r_enc, keys, msgs)
     mesh = mesh or device_mesh()
     # A block's signers repeat: each distinct key is decoded once and, in the batch equation, is one
     # MSM point whose scalar sums its signatures' z_i k_i. The decode batch is [distinct keys, B,
     # identity padding, R], padded so that it (and the MSM over it) fills a `lane_bucket`
     # exactly: every device shape then depends on n and that bucket only, not on this batch's keys
     # (no compile per batch; B's slot carries the batch equation's B coefficient).
-    unique_keys, owner = np.unique(keys, axis=0, return_inverse=True)
-    owner = owner.reshape(-1)
+    unique_keys, owner = _unique_rows(keys)
     u = len(unique_keys)
     slots = lane_bucket(n + u + 1, mesh_platform(mesh), MIN_BUCKET) - n
     fill = np.frombuffer(_BASE_ENCODING + _IDENTITY_ENCODING * (slots - u - 1), np.uint8).reshape(-1, 32)
@@ -122,6 +120,20 @@ def ed25519_verify(public_keys, messages, signatures, rule: str = "zip215", *, m
                           np.asarray(R)), mesh=mesh)
     ok[idx] = single
     return ok
+
+
+def _challenges(r_enc: np.ndarray, keys: np.ndarray, msgs: list[bytes]) -> list[int]:
+    """k_i = SHA-512(R_i || A_i || M_i) mod l as ints; r_enc, keys (n, 32) uint8, msgs n bytes."""
+    prefix = np.concatenate([r_enc, keys], axis=1).tobytes()
+    return [int.from_bytes(hashlib.sha512(prefix[i:i + 64] + m).digest(), "little") % L
+            for i, m in zip(range(0, len(prefix), 64), msgs)]
+
+
+def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(rows, axis=0, return_inverse=True)` of (n, 32) uint8 rows, flat inverse (n,) int:
+    the distinct rows in lexicographic order (sorted as 32-byte void scalars, memcmp order)."""
+    distinct, owner = np.unique(np.ascontiguousarray(rows).view(np.dtype((np.void, 32))).ravel(), return_inverse=True)
+    return distinct.view(np.uint8).reshape(-1, 32), owner.reshape(-1)
 
 
 def _y_values(encodings: np.ndarray) -> list[int]:

@@ -30,6 +30,8 @@ def fixed_rows(values, sizes: int | tuple[int, ...], what: str) -> list[np.ndarr
         return list(values)
     if isinstance(values, (bytes, bytearray, str)) or not isinstance(values, Sequence):
         raise ValueError(f"{what}: expected a sequence of bytes or an (n, k) uint8 array, got {type(values).__name__}")
+    if len(allowed) == 1 and set(map(type, values)) <= {bytes} and set(map(len, values)) <= set(allowed):
+        return np.frombuffer(b"".join(values), np.uint8).reshape(len(values), allowed[0])  # all well-formed
     rows = []
     for i, v in enumerate(values):
         if not isinstance(v, (bytes, bytearray, memoryview)):
@@ -68,12 +70,20 @@ def same_count(**batches) -> int:
 
 def le_ints(rows: np.ndarray) -> list[int]:
     """(n, k) uint8 little-endian rows -> Python ints."""
-    return [int.from_bytes(r.tobytes(), "little") for r in rows]
+    return _ints(rows, "little")
 
 
 def be_ints(rows: np.ndarray) -> list[int]:
     """(n, k) uint8 big-endian rows -> Python ints."""
-    return [int.from_bytes(r.tobytes(), "big") for r in rows]
+    return _ints(rows, "big")
+
+
+def _ints(rows: np.ndarray, order: str) -> list[int]:
+    """(n, k) uint8 rows -> n Python ints in byte `order` (one copy of the rows, sliced per row)."""
+    data, k = np.ascontiguousarray(rows).tobytes(), rows.shape[1]
+    if k == 0:
+        return [0] * rows.shape[0]
+    return [int.from_bytes(data[i:i + k], order) for i in range(0, len(data), k)]
 
 
 def _lengths(allowed: tuple[int, ...]) -> str:
