@@ -258,19 +258,37 @@ def from_process_local(local: np.ndarray, mesh: Mesh) -> jax.Array:
     return jax.make_array_from_process_local_data(NamedSharding(mesh, spec), np.asarray(local))
 
 
+def randbelow_many(bound: int, count: int) -> list[int]:
+    """`count` independent uniform ints in [0, bound) from the OS CSPRNG (`secrets`), drawn in one
+    `secrets.token_bytes` call per round (rejection sampling on (bound - 1).bit_length() bits)
+    rather than one system call per value: a block's 10,000 batch-equation coefficients in ~3 ms."""
+    if bound < 1:
+        raise ValueError(f"bound must be >= 1, got {bound}")
+    bits = (bound - 1).bit_length()
+    if bits == 0:
+        return [0] * count
+    width, mask = -(-bits // 8), (1 << bits) - 1
+    out: list[int] = []
+    while len(out) < count:  # each round keeps > half of its draws
+        raw = secrets.token_bytes((count - len(out)) * width)
+        values = (int.from_bytes(raw[i : i + width], "little") & mask for i in range(0, len(raw), width))
+        out.extend(v for v in values if v < bound)
+    return out[:count]
+
+
 def agreed_randbelow(bound: int, count: int) -> list[int]:
     """`count` uniform ints in [0, bound) from the OS CSPRNG, the same on every process: process 0
     draws them and broadcasts them (a random challenge that feeds a sharded call must be one value,
     not one per process, or the shards would mix different challenges)."""
     if jax.process_count() == 1:
-        return [secrets.randbelow(bound) for _ in range(count)]
+        return randbelow_many(bound, count)
     from jax.experimental import multihost_utils
 
     width = -(-bound.bit_length() // 8)
     raw = np.zeros((count, width), np.uint8)
     if jax.process_index() == 0:
-        for i in range(count):
-            raw[i] = np.frombuffer(secrets.randbelow(bound).to_bytes(width, "little"), np.uint8)
+        raw[:] = np.frombuffer(b"".join(v.to_bytes(width, "little") for v in randbelow_many(bound, count)),
+                               np.uint8).reshape(count, width)
     raw = np.asarray(multihost_utils.broadcast_one_to_all(raw))
     with _lock:
         _traffic["gathers"] += 1

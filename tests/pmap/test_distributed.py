@@ -53,6 +53,27 @@ def test_one_process_starts_nothing_and_changes_nothing():
     assert all(0 <= v < 7 for v in distributed.agreed_randbelow(7, 20))
 
 
+
+@pytest.mark.parametrize("bound", [3, 7, 256, 257, (1 << 128) - 1])
+def test_randbelow_many_is_uniform_over_the_whole_range(bound):
+    """Every value lands in [0, bound); over 6,000 draws the three thirds of the range each get
+    their share (a masking or rejection bug skews them), and the top and bottom values occur
+    for small bounds."""
+    draws = distributed.randbelow_many(bound, 6000)
+    assert len(draws) == 6000 and all(0 <= v < bound for v in draws)
+    thirds = [sum(1 for v in draws if v * 3 // bound == t) for t in range(3)]
+    share = [sum(1 for v in range(bound) if v * 3 // bound == t) / bound for t in range(3)] if bound <= 257 else [1 / 3] * 3
+    assert all(abs(c - 6000 * f) < 300 for c, f in zip(thirds, share)), (thirds, share)  # 300 is ~8 sigma
+    if bound <= 257:
+        assert {0, bound - 1} <= set(draws)
+
+
+def test_randbelow_many_edges():
+    assert distributed.randbelow_many(1, 5) == [0] * 5
+    assert distributed.randbelow_many(10, 0) == []
+    with pytest.raises(ValueError, match="bound must be >= 1"):
+        distributed.randbelow_many(0, 1)
+
 _STARTUP = """
 import socket, sys
 from supervm_jax.pmap import distributed
