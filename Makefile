@@ -35,7 +35,7 @@ demo: $(CORE_STAMP)
 	$(PY) -m supervm_jax.jobs.node
 
 test: $(STAMP) node
-	$(PY) -m pytest -q -n 2 --dist loadfile --max-worker-restart=0
+	$(PY) -m pytest -q -n 2 --dist loadfile --max-worker-restart=0 --durations=30
 
 clean:
 	rm -rf $(VENV) build *.egg-info $(NODE_PKG)/node_modules
