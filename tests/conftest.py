@@ -3,13 +3,23 @@
 XLA_FLAGS must be set before JAX is imported. The flag only shapes the CPU platform: on a machine
 with a GPU, JAX's default backend is the GPU and the same tests run there unchanged (sharded tests
 then use every visible GPU).
+
+Compiled programs go to JAX's persistent compilation cache in one directory shared by the xdist
+workers and every subprocess the tests start (jobs, examples, multi-process runs inherit the
+environment), so a program is compiled once per machine rather than once per process: most of the
+suite's time is XLA compiling the same kernels. A `JAX_COMPILATION_CACHE_DIR` already set is kept
+(an empty one turns the cache off); entries are keyed by the program, JAX version and backend.
+The directory is not size-capped (JAX's cap needs the `filelock` package); delete it at will.
 """
 
 import os
+import tempfile
 
 _FLAG = "--xla_force_host_platform_device_count=8"
 if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _FLAG).strip()
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
+                      os.path.join(tempfile.gettempdir(), f"supervm_jax_tests_xla_{os.getuid()}"))
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
