@@ -150,6 +150,19 @@ def byte_rows(values: list[bytes], size: int) -> np.ndarray:
     return np.frombuffer(b"".join(values), np.uint8).reshape(len(values), size)
 
 
+def hex_rows(values: list, size: int) -> np.ndarray | None:
+    """(n, size) uint8 rows of n strings of exactly 2 * size hex digits each, or None when any is
+    not one (not a str, a wrong length, a non-hex character, or whitespace: `bytes.fromhex` skips
+    it, so the joined bytes come out short)."""
+    if values and (set(map(type, values)) != {str} or set(map(len, values)) != {2 * size}):
+        return None
+    try:
+        data = bytes.fromhex("".join(values))
+    except ValueError:
+        return None
+    return np.frombuffer(data, np.uint8).reshape(len(values), size) if len(data) == len(values) * size else None
+
+
 def _hex_rows(rows: np.ndarray) -> list[str]:
     """The rows of an (n, k) uint8 array as n lowercase hex strings."""
     text, width = rows.tobytes().hex(), 2 * rows.shape[1]
@@ -278,17 +291,9 @@ def transfer_columns(raw: list) -> TransferColumns | None:
     for values in (amounts, nonces):
         if set(map(type, values)) != {int} or min(values) < 0 or max(values) >= U64:
             return None
-    columns = []
-    for values, size in ((senders, 32), (recipients, 32), (sigs, 64)):
-        if set(map(type, values)) != {str} or set(map(len, values)) != {2 * size}:
-            return None
-        try:
-            data = bytes.fromhex("".join(values))
-        except ValueError:
-            return None
-        if len(data) != n * size:
-            return None
-        columns.append(np.frombuffer(data, np.uint8).reshape(n, size))
+    columns = [hex_rows(values, size) for values, size in ((senders, 32), (recipients, 32), (sigs, 64))]
+    if any(c is None for c in columns):
+        return None
     return TransferColumns(np.arange(n, dtype=np.int64), columns[0], columns[1], columns[2],
                            np.array(amounts, np.uint64), np.array(nonces, np.uint64))
 

@@ -41,6 +41,7 @@ import numpy as np
 
 from supervm_jax.merkle import MerkleTree, UpdatableMerkleTree, sha256_root_on_host
 from supervm_jax.mvcc import balance_key, nonce_key
+from supervm_jax.node.formats import hex_rows
 from supervm_jax.pmap import mesh_platform
 
 ACCOUNT_DEPTH = 32
@@ -78,7 +79,7 @@ def account_leaves(accounts: Sequence[str], balances: Sequence[int], nonces: Seq
     one (n, 74) array of the hashed bytes where every id is a public key and every value fits in 64
     bits (a block's accounts), else one by one."""
     n = len(accounts)
-    ids = _key_ids(accounts)
+    ids = hex_rows(list(accounts), 32)  # None unless every name is a public key
     if ids is None or (n and (max(balances) >= 1 << 64 or max(nonces) >= 1 << 64)):
         return [account_leaf(account_id(a), b, v) for a, b, v in zip(accounts, balances, nonces)]
     tag = len(ACCOUNT_TAG)
@@ -89,17 +90,6 @@ def account_leaves(accounts: Sequence[str], balances: Sequence[int], nonces: Seq
     rows[:, tag + 48:] = np.array(nonces, np.uint64).astype(">u8").view(np.uint8).reshape(n, 8)
     data, width = rows.tobytes(), rows.shape[1]
     return list(map(_digest, map(hashlib.sha256, (data[i:i + width] for i in range(0, len(data), width)))))
-
-
-def _key_ids(accounts: Sequence[str]) -> np.ndarray | None:
-    """(n, 32) uint8 public keys of account names that are all 64 hex digits, else None."""
-    if set(map(len, accounts)) - {64}:
-        return None
-    try:
-        data = bytes.fromhex("".join(accounts))
-    except ValueError:
-        return None
-    return np.frombuffer(data, np.uint8).reshape(-1, 32) if len(data) == 32 * len(accounts) else None
 
 
 def state_root(account_root: bytes, note_root: bytes = ZERO, nullifier_root: bytes = ZERO) -> bytes:
