@@ -188,6 +188,57 @@ def _point_index(message: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _miller_lanes(params: PairingParams, products: list, what: str, check_groups: bool = True):
+    """The Miller loop's input layout: the finite pairs of each product in groups of K =
+    GROUP_SIZE lanes. Returns ((xP, yP (L, K, G), xQ, yQ (L, 2, K, G), mask (K, G) bool), groups),
+    groups[i] the group indices of product i; None for the arrays when no pair is finite. Validation
+    (and its errors) as in `_validate`."""
+    where, P, Q = _validate(params, products, what, check_groups)
+    K = miller.GROUP_SIZE
+    groups_of_product: list[list[int]] = [[] for _ in products]
+    slots: list[tuple[int, int]] = []  # (group, lane) of each finite pair
+    fill: list[int] = []  # pairs in each group so far
+    for i, _ in where:
+        groups = groups_of_product[i]
+        if not groups or fill[groups[-1]] == K:
+            groups.append(len(fill))
+            fill.append(0)
+        slots.append((groups[-1], fill[groups[-1]]))
+        fill[groups[-1]] += 1
+    if not fill:
+        return None, groups_of_product
+    L, G = params.tower.L, len(fill)
+    xP = np.zeros((L, K, G), np.uint32)
+    yP = np.zeros_like(xP)
+    xQ = np.zeros((L, 2, K, G), np.uint32)
+    yQ = np.zeros_like(xQ)
+    mask = np.zeros((K, G), bool)
+    g_idx = np.array([g for g, _ in slots])
+    lane = np.array([k for _, k in slots])
+    xP[:, lane, g_idx], yP[:, lane, g_idx] = P[0], P[1]
+    xQ[:, :, lane, g_idx], yQ[:, :, lane, g_idx] = Q[0], Q[1]
+    mask[lane, g_idx] = True
+    return (xP, yP, xQ, yQ, mask), groups_of_product
+
+
+def _miller(name: str, use_native: bool, lanes: tuple, mesh: Mesh) -> np.ndarray:
+    """`_miller_lanes` arrays -> (L, 2, 2, 3, G) Miller accumulators, one per group (sharded)."""
+    if not use_native:
+        announce_compile(("pairing miller", name, mesh), f"the {name} Miller loop")
+    return run_sharded(_miller_kernel(name, use_native), (), lanes, mesh=mesh, out_ndim=5, chunk=MILLER_CHUNK,
+                       min_share=MIN_SHARE)
+
+
+def _final(name: str, use_native: bool, which: str, f: np.ndarray, mesh: Mesh) -> np.ndarray:
+    """(L, 2, 2, 3, n) Fq12 limbs -> the same after the final-exponentiation program `which`
+    ("exact", "check"; or a (rows (R, 4) int32, n_rows) pair padded to PROGRAM_ROWS)."""
+    rows, n_rows = _program(name, which) if isinstance(which, str) else which
+    if not use_native:
+        announce_compile(("pairing final", name, mesh), f"the {name} final exponentiation")
+    return run_sharded(_final_kernel(name, use_native), (jnp.asarray(rows), jnp.asarray(n_rows)), (f,), mesh=mesh,
+                       out_ndim=5, min_share=MIN_SHARE)
+
+
 def _gt_values(products: Sequence[Sequence], curve, which: str, mesh: Mesh | None, what: str,
                check_groups: bool = True) -> np.ndarray:
     """(L, 2, 2, 3, n_products) limbs of the final-exponentiated products."""
@@ -196,45 +247,18 @@ def _gt_values(products: Sequence[Sequence], curve, which: str, mesh: Mesh | Non
     tw = params.tower
     mesh = mesh or device_mesh()
     products = list(products)
-    where, P, Q = _validate(params, products, what, check_groups)
+    lanes, groups_of_product = _miller_lanes(params, products, what, check_groups)
     n_prod = len(products)
-    K = miller.GROUP_SIZE
-    # Groups: consecutive finite pairs of one product, K per group.
-    group_of_product: list[list[int]] = [[] for _ in range(n_prod)]
-    slots: list[tuple[int, int]] = []  # (group, lane) of each finite pair
-    fill: list[int] = []  # pairs in each group so far
-    for i, _ in where:
-        groups = group_of_product[i]
-        if not groups or fill[groups[-1]] == K:
-            groups.append(len(fill))
-            fill.append(0)
-        slots.append((groups[-1], fill[groups[-1]]))
-        fill[groups[-1]] += 1
-    n_groups = len(fill)
-    ones = tw.one((n_prod,))
-    if n_groups == 0:
-        return np.asarray(ones)
-    L = tw.L
-    xP = np.zeros((L, K, n_groups), np.uint32)
-    yP = np.zeros_like(xP)
-    xQ = np.zeros((L, 2, K, n_groups), np.uint32)
-    yQ = np.zeros_like(xQ)
-    mask = np.zeros((K, n_groups), bool)
-    g_idx = np.array([g for g, _ in slots])
-    lane = np.array([k for _, k in slots])
-    xP[:, lane, g_idx], yP[:, lane, g_idx] = P[0][:, np.arange(len(slots))], P[1][:, np.arange(len(slots))]
-    xQ[:, :, lane, g_idx], yQ[:, :, lane, g_idx] = Q[0], Q[1]
-    mask[lane, g_idx] = True
+    if lanes is None:
+        return np.asarray(tw.one((n_prod,)))
     nat = uses_native(name, mesh)
-    if not nat:
-        announce_compile(("pairing miller", name, mesh), f"the {name} Miller loop")
-    f = run_sharded(_miller_kernel(name, nat), (), (xP, yP, xQ, yQ, mask), mesh=mesh, out_ndim=5,
-                    chunk=MILLER_CHUNK, min_share=MIN_SHARE)
+    f = _miller(name, nat, lanes, mesh)
+    n_groups = f.shape[-1]
     # Per product: its groups' accumulators, padded with 1 to M = the most groups of a product.
-    M = max(len(g) for g in group_of_product)
+    M = max(len(g) for g in groups_of_product)
     table = np.concatenate([f, np.asarray(tw.one((1,)))], axis=-1)  # index n_groups = 1
     index = np.full((M, n_prod), n_groups)
-    for i, groups in enumerate(group_of_product):
+    for i, groups in enumerate(groups_of_product):
         index[: len(groups), i] = groups
     gathered = table[..., index]  # (L, 2, 2, 3, M, n_prod)
     if M > 1:
@@ -243,11 +267,7 @@ def _gt_values(products: Sequence[Sequence], curve, which: str, mesh: Mesh | Non
         acc = run_sharded(_fold_kernel(name, nat), (), (gathered,), mesh=mesh, out_ndim=5, min_share=MIN_SHARE)
     else:
         acc = gathered[:, :, :, :, 0]
-    rows, n_rows = _program(name, which)
-    if not nat:
-        announce_compile(("pairing final", name, mesh), f"the {name} final exponentiation")
-    return run_sharded(_final_kernel(name, nat), (jnp.asarray(rows), jnp.asarray(n_rows)), (acc,), mesh=mesh, out_ndim=5,
-                       min_share=MIN_SHARE)
+    return _final(name, nat, which, acc, mesh)
 
 
 # -- public API -----------------------------------------------------------------------------------

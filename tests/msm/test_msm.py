@@ -226,11 +226,11 @@ def _limbs(instances: list[list[int]]) -> jnp.ndarray:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(2, 16), st.lists(st.integers(0, 2**256 - 1), min_size=1, max_size=9),
-       st.sampled_from([[0, 1, R - 1, R, R + 1, 2**254, 2**256 - 1], [0x5555_5555 << 96, 2**31, 2**32 - 1]]))
+@given(st.integers(2, 16), st.lists(st.integers(0, 2**256 - 1), min_size=9, max_size=9),
+       st.sampled_from([[0, 1, R - 1, R, R + 1, 2**254, 2**256 - 1], [0x5555_5555 << 96, 2**31, 2**32 - 1, 2, 3, R - 2, R + 2]]))
 def test_device_digits_equal_host_digits(c, ks, edges):
     """On the device: the same digits as the host recoding for every scalar < r, and every scalar >= r
-    flagged (its digits unused)."""
+    flagged (its digits unused). One batch size (16), so one program per digit width c."""
     ks = ks + edges
     W = n_windows(c, R.bit_length())
     digits, out_of_range = signed_digits_device(_limbs([ks])[:, 0], c, W, R)
@@ -323,23 +323,23 @@ def test_concatenation_equals_sum_of_parts(path):
 
 @pytest.mark.parametrize("curve", [BN254_G2, BLS12_381_G1, BLS12_381_G2, SECP256K1, ED25519], ids=lambda c: c.name)
 def test_every_group_exact(curve, path):
-    """msm, FixedBaseMSM.batch (bases only, the prover's mode) and msm_batch on every group but BN254 G1
-    (the tests above): n = 11 points k_i G of known logs, one at infinity, scalars r - 1 and 0; each
-    result is (sum s_i k_i mod r) G from py_ecc (libsodium for ed25519). Two programs per group and
-    path: n <= 64 on the 8-device mesh, the batch of two over shared bases, and msm_batch's two."""
+    """msm, FixedBaseMSM (bases only) and msm_batch on every group but BN254 G1 (the tests above):
+    n = 11 points k_i G of known logs, one at infinity, scalars r - 1 and 0; each result is
+    (sum s_i k_i mod r) G from py_ecc (libsodium for ed25519). One window width, so two programs per
+    group and path: one instance of n <= 64 on the 8-device mesh (msm and FixedBaseMSM share it) and
+    msm_batch's two (FixedBaseMSM.batch, the instances sharing the bases, runs on BN254 G1 above)."""
     rng = random.Random(curve.name)
-    n, r = 11, curve.order
+    n, r, c = 11, curve.order, 5
     pts, logs = _bases(curve, n - 1, curve.name)
     pts.insert(5, None)
     logs.insert(5, 0)
     ks = [rng.randrange(r) for _ in range(n)]
     ks[2], ks[7] = r - 1, 0
-    assert _msm_value(curve, msm(pts, ks, curve=curve)) == _exact(curve, logs, ks)
-    fb = FixedBaseMSM(curve, pts, precompute=False)
+    assert _msm_value(curve, msm(pts, ks, curve=curve, window=c)) == _exact(curve, logs, ks)
+    fb = FixedBaseMSM(curve, pts, precompute=False, window=c)
     ks2 = [rng.randrange(r) for _ in range(n)]
-    got = fb.batch([ks, ks2])  # one program, the two instances sharing the bases
-    assert [_msm_value(curve, g) for g in got] == [_exact(curve, logs, ks), _exact(curve, logs, ks2)]
-    got = msm_batch([pts, pts[::-1]], [ks2, ks], curve=curve)
+    assert _msm_value(curve, fb(ks2)) == _exact(curve, logs, ks2)
+    got = msm_batch([pts, pts[::-1]], [ks2, ks], curve=curve, window=c)
     assert [_msm_value(curve, g) for g in got] == [_exact(curve, logs, ks2), _exact(curve, logs[::-1], ks)]
 
 
