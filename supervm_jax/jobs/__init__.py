@@ -98,6 +98,36 @@ def run_main(main: Callable[[list[str]], int | None]) -> None:
     app.run(checked, flags_parser=parse)
 
 
+# -- JAX's persistent compilation cache ------------------------------------------------------------
+
+def define_compilation_cache_flag() -> None:
+    """Defines ``--compilation_cache`` (idempotent): the directory of JAX's persistent compilation
+    cache, by default ``$JAX_COMPILATION_CACHE_DIR`` when set (so a job shares the cache of whatever
+    started it, such as the test suite), else ``~/.cache/supervm_jax/xla``; '' disables it."""
+    import os
+
+    from absl import flags
+
+    if "compilation_cache" not in flags.FLAGS:
+        default = os.environ.get("JAX_COMPILATION_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache",
+                                                                              "supervm_jax", "xla")
+        flags.DEFINE_string("compilation_cache", default, "Directory of JAX's persistent compilation cache (later "
+                            "runs skip most compilation; default $JAX_COMPILATION_CACHE_DIR, else "
+                            "~/.cache/supervm_jax/xla); '' disables.")
+
+
+def use_compilation_cache() -> None:
+    """Points JAX's persistent compilation cache at ``--compilation_cache`` (every program, however
+    quick to compile). A process-wide setting, made by a job (an application), never by the library
+    on import."""
+    import jax
+    from absl import flags
+
+    if flags.FLAGS.compilation_cache:
+        jax.config.update("jax_compilation_cache_dir", flags.FLAGS.compilation_cache)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
 # -- multi-process runtime (supervm_jax.pmap.distributed) ------------------------------------------
 
 def define_distributed_flags() -> None:

@@ -16,7 +16,8 @@ The MSMs run on the devices of the configuration's ``[devices]`` section (`super
 --config, --set=devices.count=N, SUPERVM_DEVICES_*; default every visible device).
 
 Compiled kernels are kept in JAX's persistent compilation cache (--compilation_cache, default
-~/.cache/supervm_jax/xla), so only the first run for a key size pays for compilation.
+$JAX_COMPILATION_CACHE_DIR when set, else ~/.cache/supervm_jax/xla), so only the first run for a
+key size pays for compilation.
 
 Progress goes to stderr, one JSON summary line to stdout. Exit codes: 0 ok, 1 a proof failed
 verification, 2 bad flags, configuration or input (malformed file, mismatched key and witness,
@@ -27,7 +28,6 @@ proof of the run succeeded.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -37,7 +37,7 @@ from absl import flags
 
 from supervm_jax import config
 from supervm_jax.groth16 import Groth16Prover, ProofFormatError, SnarkjsFileError, read_wtns, verify_batch, write_json
-from supervm_jax.jobs import config_from_flags, run_main
+from supervm_jax.jobs import config_from_flags, define_compilation_cache_flag, run_main, use_compilation_cache
 from supervm_jax.pmap import mesh_from_config
 
 flags.DEFINE_string("zkey", None, "Groth16 proving key (.zkey) from snarkjs.")
@@ -52,8 +52,7 @@ flags.DEFINE_bool("trusted_key", False, "Skip the subgroup checks of the key's p
                   "the on-curve checks stay). They take minutes for 2^17-constraint keys on a CPU.")
 flags.DEFINE_bool("precompute", False, "Build fixed-base MSM window tables: ~15% faster MSMs for a start-up "
                   "of about a minute per 2^17 bases on a 2-core CPU; worth it only for large batches.")
-flags.DEFINE_string("compilation_cache", os.path.join(os.path.expanduser("~"), ".cache", "supervm_jax", "xla"),
-                    "Directory of JAX's persistent compilation cache (later runs skip most compilation); '' disables.")
+define_compilation_cache_flag()
 config.define_flags()
 FLAGS = flags.FLAGS
 
@@ -84,10 +83,7 @@ def _jobs() -> list[tuple[Path, Path, Path]]:
 def main(argv: list[str]) -> int:
     del argv
     cfg = config_from_flags()  # a ConfigError exits 2 through run_main
-    if FLAGS.compilation_cache:
-        # A process-wide setting, made by this job (an application), never by the library on import.
-        jax.config.update("jax_compilation_cache_dir", FLAGS.compilation_cache)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    use_compilation_cache()
     try:
         jobs = _jobs()
         witnesses = [read_wtns(w) for w, _, _ in jobs]  # malformed witnesses fail before the slow key load

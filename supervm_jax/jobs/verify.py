@@ -23,7 +23,6 @@ Compiled kernels go to JAX's persistent compilation cache (--compilation_cache, 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -34,14 +33,13 @@ from absl import flags
 from supervm_jax import config
 from supervm_jax.groth16 import ProofFormatError, parse_proof, parse_public, parse_verification_key, verify_batch
 from supervm_jax.groth16.proof_json import CoordinateRangeError, load_json
-from supervm_jax.jobs import JobInputError, config_from_flags, run_main
+from supervm_jax.jobs import JobInputError, config_from_flags, define_compilation_cache_flag, run_main, use_compilation_cache
 
 flags.DEFINE_string("vk", None, "verification_key.json (snarkjs zkey export verificationkey).")
 flags.DEFINE_string("proof", None, "A proof JSON (single form, with --public).")
 flags.DEFINE_string("public", None, "Its public signals JSON (single form).")
 flags.DEFINE_string("proof_dir", None, "Directory of NAME.proof.json + NAME.public.json pairs, verified as one batch.")
-flags.DEFINE_string("compilation_cache", os.path.join(os.path.expanduser("~"), ".cache", "supervm_jax", "xla"),
-                    "Directory of JAX's persistent compilation cache (later runs skip most compilation); '' disables.")
+define_compilation_cache_flag()
 config.define_flags()
 FLAGS = flags.FLAGS
 
@@ -102,10 +100,7 @@ def _load_json(path: Path, what: str) -> object:
 def main(argv: list[str]) -> int:
     del argv
     config_from_flags()  # a ConfigError exits 2 through run_main
-    if FLAGS.compilation_cache:
-        # A process-wide setting, made by this job (an application), never by the library on import.
-        jax.config.update("jax_compilation_cache_dir", FLAGS.compilation_cache)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    use_compilation_cache()
     inputs = _inputs()
     vk = _load_json(Path(FLAGS.vk), "verification key")
     try:

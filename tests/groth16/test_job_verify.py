@@ -15,11 +15,11 @@ VK = fixture(D, "verification_key.json")
 
 
 def run_job(*args):
-    """The job without the persistent compilation cache: JAX writes cache files in place, so a
-    process reading one that another test's job is writing can crash (seen once in this suite)."""
+    """The job with the suite's persistent compilation cache (its default: the inherited
+    JAX_COMPILATION_CACHE_DIR), so the second run reuses the first one's programs."""
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
-    return subprocess.run([sys.executable, "-m", "supervm_jax.jobs.verify", "--compilation_cache=", *args],
-                          capture_output=True, text=True, env=env, timeout=900)
+    return subprocess.run([sys.executable, "-m", "supervm_jax.jobs.verify", *args], capture_output=True, text=True,
+                          env=env, timeout=900)
 
 
 def lines(proc) -> list[dict]:
