@@ -37,7 +37,7 @@ def test_roots_of_unity_are_primitive(F):
 
 
 @pytest.mark.parametrize("F", NTT_FIELDS, ids=IDS)
-@pytest.mark.parametrize("log_n", [0, 1, 2, 3, 5])
+@pytest.mark.parametrize("log_n", [0, 1, 2, 5])  # n = 8: test_edge_inputs
 def test_forward_inverse_and_coset_match_dft(F, log_n):
     n, p = 2**log_n, F.modulus
     xs = random_ints(F, n, log_n)

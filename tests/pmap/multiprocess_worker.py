@@ -8,9 +8,10 @@ on the mesh over all global devices (SPMD): MSM (`msm`, `msm_batch`, `FixedBaseM
 root, `ntt_sharded`, `shard_batch` (whole input and per-process parts), `agreed_randbelow` and
 `broadcast_bytes` (checked across processes), Ed25519 verification (a batch that takes the batch
 path, fails it on one bad signature and falls back to the single path) and a Groth16 `prove_batch`
-(the smallest fixture circuit). Process 0 writes {"devices", "processes", api: result} to OUT.json.
-Inputs are fixed (seeded; signatures made on the host with PyNaCl), so one process with 4 devices
-must write the same file. Sizes are small: the run is compile-bound, one launch compiles it all.
+(the smallest fixture circuit, the first proof with snarkjs's fixed blinding). Process 0 writes
+{"devices", "processes", api: result} to OUT.json. Inputs are fixed (`inputs`: seeded; signatures
+made on the host with PyNaCl), so the test computes every expected value from them with references
+nobody here wrote. Sizes are small: the run is compile-bound, one launch compiles it all.
 """
 
 from __future__ import annotations
@@ -29,11 +30,20 @@ SIGNATURES = 32  # ed25519_verify's BATCH_MIN: "auto" takes the batch path
 BAD_SIGNATURE = 5  # signed over another message: well-formed, so only the equation catches it
 
 
-def _points(n: int, seed: int) -> list[tuple[int, int]]:
-    from py_ecc import bn128
+def inputs() -> dict:
+    """The fixed inputs of every call: "logs" and "points" (12 MSM bases log_i G1, affine ints from
+    py_ecc), "scalars" (12 MSM scalars), "values" (256 BN254 Fr elements), "leaves" (37 x 32 Merkle
+    leaf bytes)."""
+    from py_ecc import optimized_bn128 as bn
 
-    rng = random.Random(seed)
-    return [tuple(int(c) for c in bn128.multiply(bn128.G1, rng.randrange(1, bn128.curve_order))) for _ in range(n)]
+    order = bn.curve_order
+    logs_rng, rng = random.Random(1), random.Random(15)
+    logs = [logs_rng.randrange(1, order) for _ in range(12)]
+    points = [tuple(int(c) for c in bn.normalize(bn.multiply(bn.G1, k))) for k in logs]
+    scalars = [rng.randrange(order) for _ in logs]
+    values = [rng.randrange(order) for _ in range(256)]  # BN254's Fr is Z / r
+    return {"logs": logs, "points": points, "scalars": scalars, "values": values,
+            "leaves": random.Random(2).randbytes(37 * 32)}
 
 
 def _affine(p) -> list[str] | None:
@@ -71,21 +81,20 @@ def compute() -> dict:
     from supervm_jax.sigverify import ed25519_verify
 
     mesh = device_mesh()
-    rng = random.Random(15)
+    data = inputs()
     out: dict = {"devices": mesh.size, "processes": jax.process_count()}
 
-    points = _points(12, 1)
-    scalars = [rng.randrange(BN254_G1.order) for _ in points]
+    points, scalars = data["points"], data["scalars"]
     out["msm"] = _affine(msm(points, scalars, BN254_G1, mesh=mesh))
     out["msm_batch"] = [_affine(p) for p in msm_batch([points[:6], points[6:]], [scalars[:6], scalars[6:]],
                                                       BN254_G1, mesh=mesh)]
     out["fixed_base_msm"] = _affine(FixedBaseMSM(BN254_G1, points, mesh=mesh, precompute=False)(scalars))
 
-    leaves = np.frombuffer(random.Random(2).randbytes(37 * 32), np.uint8).reshape(37, 32)
+    leaves = np.frombuffer(data["leaves"], np.uint8).reshape(37, 32)
     out["merkle_root"] = MerkleTree(leaves, hash="sha256", mesh=mesh).root.hex()
 
-    n = 256
-    values = [rng.randrange(BN254_FR.modulus) for _ in range(n)]
+    values = data["values"]
+    n = len(values)
     x = BN254_FR.from_ints(values)
     out["ntt"] = [hex(v) for v in BN254_FR.to_ints(np.asarray(ntt_sharded(BN254_FR, x, mesh=mesh)))]
     y = BN254_FR.from_ints(values[::-1])
@@ -110,7 +119,9 @@ def compute() -> dict:
 
     fixtures = ROOT / "tests" / "groth16" / "fixtures" / "multiplier"  # the smallest fixture circuit
     prover = Groth16Prover(fixtures / "circuit_final.zkey", mesh=mesh, trusted_key=True)
-    proofs = prover.prove_batch([fixtures / f"witness_{k}.wtns" for k in range(2)], blinding=[(5, 6), (7, 8)])
+    rs = json.loads((fixtures / "rs_fixed_0.json").read_text())  # snarkjs's r, s of proof_fixed_0.json
+    proofs = prover.prove_batch([fixtures / f"witness_{k}.wtns" for k in range(2)],
+                                blinding=[(int(rs["r"]), int(rs["s"])), (7, 8)])
     out["prove_batch"] = [[proof, public] for proof, public in proofs]
     return out
 

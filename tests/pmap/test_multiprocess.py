@@ -1,12 +1,15 @@
-"""2 processes x 2 CPU devices (one JAX distributed runtime, 4 global devices) against 1 process x 4
-devices: every sharded API must give the same bits (`multiprocess_worker.py` runs the calls: MSM,
-Merkle root, NTT, shard_batch, Ed25519 verification, prove_batch), and so must the node job.
+"""2 processes x 2 CPU devices (one JAX distributed runtime, 4 global devices): every sharded API
+must give the values references nobody here wrote give for the same inputs (py_ecc, hashlib,
+Python-int DFT and products, PyNaCl, snarkjs's proof bytes and verifier), and the node job must
+write what 1 process x 4 devices writes (`multiprocess_worker.py` runs the API calls: MSM, Merkle
+root, NTT, shard_batch, Ed25519 verification, prove_batch).
 
 Processes are launched as JAX's own multi-process tests do: separate interpreters on localhost
 with a free coordinator port, each with XLA_FLAGS giving it 2 CPU devices. Every subprocess runs in
 its own process group with a hard timeout; on failure or timeout the groups are killed, so CI never
-hangs. Each launch compiles every program it runs (the cost of these tests): one worker launch per
-configuration computes every API, at the smallest sizes that still split each batch over 4 devices.
+hangs. Each launch compiles every program it runs (the cost of these tests), so the API calls run in
+one launch, at the smallest sizes that still split each batch over 4 devices, and are checked
+against host references rather than against a second, single-process launch.
 """
 
 from __future__ import annotations
@@ -23,9 +26,14 @@ from pathlib import Path
 import nacl.signing
 import pytest
 from jax._src.lib import _jax
-from multiprocess_worker import BAD_SIGNATURE, SIGNATURES
+from multiprocess_worker import BAD_SIGNATURE, SIGNATURES, inputs
+from py_ecc import optimized_bn128 as bn
 
+from supervm_jax.field import BN254_FR
+from supervm_jax.merkle import sha256_root_on_host
 from supervm_jax.node import transfer_message
+from supervm_jax.ntt import root_of_unity
+from tests.groth16.conftest import fixture, snarkjs, snarkjs_available
 
 WORKER = Path(__file__).with_name("multiprocess_worker.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,27 +87,67 @@ def launch(commands: list[list[str]], logs: list[Path], devices_each: int, timeo
 
 
 def run_processes(out: Path, processes: int, devices_each: int) -> dict:
-    """The worker as `processes` cooperating processes (1: no distributed runtime) with
-    `devices_each` CPU devices each; returns process 0's JSON."""
+    """The worker as `processes` cooperating processes with `devices_each` CPU devices each;
+    returns process 0's JSON."""
     coordinator = f"127.0.0.1:{_free_port()}"
-    args = [[]] if processes == 1 else [[coordinator, str(processes), str(i)] for i in range(processes)]
+    args = [[coordinator, str(processes), str(i)] for i in range(processes)]
     launch([[sys.executable, str(WORKER), str(out), *extra] for extra in args],
            [out.with_suffix(f".{i}.log") for i in range(processes)], devices_each)
     return json.loads(out.read_text())
 
 
-def test_two_processes_match_one_process(tmp_path):
+def _g1_hex(e: int) -> list[str] | None:
+    """e G1 (e mod r) from py_ecc, as the worker writes points: affine hex strings, None at infinity."""
+    e %= bn.curve_order
+    return [hex(int(c)) for c in bn.normalize(bn.multiply(bn.G1, e))] if e else None
+
+
+def _references() -> dict:
+    """What each API must return for `multiprocess_worker.inputs()`, from host references."""
+    data, r = inputs(), bn.curve_order
+    logs, ks, values = data["logs"], data["scalars"], data["values"]
+    msm_of = lambda lo, hi: _g1_hex(sum(k * g for k, g in zip(ks[lo:hi], logs[lo:hi])))  # noqa: E731
+    n = len(values)
+    w = root_of_unity(BN254_FR, n)
+    dft, wk = [], 1
+    for _ in range(n):  # X_k = sum_j x_j w^(jk), by Horner in w^k
+        acc = 0
+        for v in reversed(values):
+            acc = (acc * wk + v) % r
+        dft.append(acc)
+        wk = wk * w % r
+    products = [hex(a * b % r) for a, b in zip(values, values[::-1])]
+    leaves = [data["leaves"][32 * i : 32 * (i + 1)] for i in range(len(data["leaves"]) // 32)]
+    return {"msm": msm_of(0, 12), "msm_batch": [msm_of(0, 6), msm_of(6, 12)], "fixed_base_msm": msm_of(0, 12),
+            "merkle_root": sha256_root_on_host(leaves).hex(), "ntt": [hex(v) for v in dft],
+            "shard_batch_mul": products[:250], "process_local_mul": products,
+            "ed25519_verify": [i != BAD_SIGNATURE for i in range(SIGNATURES)]}  # PyNaCl's verdicts
+
+
+def test_two_processes_match_the_references(tmp_path):
     multi = run_processes(tmp_path / "multi.json", processes=2, devices_each=2)
-    single = run_processes(tmp_path / "single.json", processes=1, devices_each=4)
-    assert (multi.pop("processes"), single.pop("processes")) == (2, 1)
-    assert multi["devices"] == single["devices"] == 4
-    assert multi.keys() == single.keys()
-    for api in single:
-        assert multi[api] == single[api], api
-    assert multi["agreed_randbelow_same"] and multi["broadcast_bytes_everywhere"]
-    assert single["process_local_mul"][:250] == single["shard_batch_mul"]  # parts placed per process = whole
-    # PyNaCl's verdicts: every signature good but the one signed over another message
-    assert single["ed25519_verify"] == [i != BAD_SIGNATURE for i in range(SIGNATURES)]
+    assert (multi.pop("processes"), multi.pop("devices")) == (2, 4)
+    assert multi.pop("agreed_randbelow_same") and multi.pop("broadcast_bytes_everywhere")
+    proofs = multi.pop("prove_batch")
+    want = _references()
+    assert multi.keys() == want.keys()
+    for api in want:
+        assert multi[api] == want[api], api
+    # prove_batch: the first proof with snarkjs's r, s is snarkjs's proof (every coordinate; the
+    # worker's JSON sorts keys); snarkjs verifies the second (another witness and blinding) and
+    # refuses it for the first's statement
+    (proof0, public0), (proof1, public1) = proofs
+    assert proof0 == json.loads(fixture("multiplier", "proof_fixed_0.json").read_text())
+    assert public0 == json.loads(fixture("multiplier", "public_fixed_0.json").read_text())
+    snarkjs_available()
+    vk = fixture("multiplier", "verification_key.json")
+    for name, public in (("ok", public1), ("other", public0)):
+        (tmp_path / f"public_{name}.json").write_text(json.dumps(public))
+    (tmp_path / "proof1.json").write_text(json.dumps(proof1))
+    out = snarkjs("groth16", "verify", str(vk), str(tmp_path / "public_ok.json"), str(tmp_path / "proof1.json"))
+    assert out.returncode == 0 and "OK!" in out.stdout, out.stdout + out.stderr
+    out = snarkjs("groth16", "verify", str(vk), str(tmp_path / "public_other.json"), str(tmp_path / "proof1.json"))
+    assert out.returncode != 0 or "OK!" not in out.stdout
 
 
 # -- the node job --------------------------------------------------------------------------------
