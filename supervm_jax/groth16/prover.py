@@ -126,6 +126,24 @@ def projective_limbs(group: ShortWeierstrass, raw: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.stack([x, y, z]))
 
 
+def witness_for_key(source: Any, key: ZKey, index: int = 0) -> Witness:
+    """Loads witness `index` (a `Witness`, a `.wtns` path or bytes, or a sequence of ints) and checks
+    it fits `key`: the key's scalar field, its signal count and element size, wire 0 = 1. Host work
+    only, so a caller can check its witnesses before the slow key validation (`jobs.prove`).
+    Raises SnarkjsFileError (UnsatisfiedWitnessError for wire 0) naming the witness."""
+    w = load_witness(source, key.curve.r)
+    label = f"witness {index} ({w.name})"
+    if w.prime != key.curve.r:
+        raise SnarkjsFileError(f"{label}: its prime is not the scalar field of {key.name} ({key.curve.name})")
+    if len(w) != key.n_vars:
+        raise SnarkjsFileError(f"{label}: {len(w)} values, {key.name} expects {key.n_vars}")
+    if w.limbs.shape[1] != key.curve.n8r // 4:
+        raise SnarkjsFileError(f"{label}: elements of {4 * w.limbs.shape[1]} bytes, expected {key.curve.n8r}")
+    if w.limbs[0, 0] != 1 or w.limbs[0, 1:].any():
+        raise UnsatisfiedWitnessError(f"{label}: wire 0 must be the constant 1")
+    return w
+
+
 class Groth16Prover:
     """A proving key loaded onto the devices, proving any number of witnesses of its circuit.
 
@@ -196,18 +214,7 @@ class Groth16Prover:
     # -- witnesses ----------------------------------------------------------------------------------
 
     def _witness(self, source: Any, index: int) -> Witness:
-        w = load_witness(source, self.curve.r)
-        key = self.zkey
-        label = f"witness {index} ({w.name})"
-        if w.prime != self.curve.r:
-            raise SnarkjsFileError(f"{label}: its prime is not the scalar field of {key.name} ({self.curve.name})")
-        if len(w) != key.n_vars:
-            raise SnarkjsFileError(f"{label}: {len(w)} values, {key.name} expects {key.n_vars}")
-        if w.limbs.shape[1] != self.curve.n8r // 4:
-            raise SnarkjsFileError(f"{label}: elements of {4 * w.limbs.shape[1]} bytes, expected {self.curve.n8r}")
-        if w.limbs[0, 0] != 1 or w.limbs[0, 1:].any():
-            raise UnsatisfiedWitnessError(f"{label}: wire 0 must be the constant 1")
-        return w
+        return witness_for_key(source, self.zkey, index)
 
     def check_witnesses(self, witnesses: Sequence[Witness], device_witness: jnp.ndarray | None = None) -> None:
         """Raises UnsatisfiedWitnessError naming the first witness and constraint with A w * B w != C w

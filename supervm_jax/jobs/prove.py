@@ -37,6 +37,8 @@ from absl import flags
 
 from supervm_jax import config
 from supervm_jax.groth16 import Groth16Prover, ProofFormatError, SnarkjsFileError, read_wtns, verify_batch, write_json
+from supervm_jax.groth16.prover import witness_for_key
+from supervm_jax.groth16.zkey import load_zkey
 from supervm_jax.jobs import config_from_flags, define_compilation_cache_flag, run_main, use_compilation_cache
 from supervm_jax.pmap import mesh_from_config
 
@@ -90,7 +92,10 @@ def main(argv: list[str]) -> int:
         mesh = mesh_from_config(cfg)  # ValueError for an impossible device count
         t0 = time.perf_counter()
         _log(f"loading {FLAGS.zkey} onto {mesh.size} {mesh.devices.flat[0].platform} device(s)")
-        prover = Groth16Prover(FLAGS.zkey, r1cs=FLAGS.r1cs, mesh=mesh, precompute=FLAGS.precompute,
+        zkey = load_zkey(FLAGS.zkey)
+        # witnesses that do not fit the key fail before its points are validated on the devices
+        witnesses = [witness_for_key(w, zkey, i) for i, w in enumerate(witnesses)]
+        prover = Groth16Prover(zkey, r1cs=FLAGS.r1cs, mesh=mesh, precompute=FLAGS.precompute,
                                trusted_key=FLAGS.trusted_key)
         key = prover.zkey
         _log(f"key: {key.curve.name}, {key.n_vars} signals, {key.n_public} public, domain 2^{key.power} "
