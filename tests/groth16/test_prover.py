@@ -9,6 +9,7 @@ from supervm_jax.groth16 import (
     Groth16Prover, SnarkjsFileError, UnsatisfiedWitnessError, Witness, read_wtns, read_zkey, verify,
 )
 from supervm_jax.groth16.proof_json import dumps
+from supervm_jax.groth16.prover import witness_for_key
 from supervm_jax.groth16.zkey import encode_zkey
 from supervm_jax.pmap import device_mesh
 from tests.groth16.conftest import fixed_blinding, fixture, fixture_json
@@ -65,6 +66,20 @@ def test_unsatisfying_witness_is_rejected_with_the_constraint(prover):
     plain = Groth16Prover(prover.zkey, precompute=False)
     proof, public = plain.prove(values)
     assert not verify(VK, proof, public)
+
+
+def test_witness_for_key_checks_on_the_host():
+    """The prover's witness checks on the key alone, before any device work (the prove job runs
+    them before validating the key's points): count, prime and wire 0, naming the witness."""
+    key = read_zkey(fixture(CIRCUIT, "circuit_final.zkey"))
+    good = read_wtns(fixture(CIRCUIT, "witness_0.wtns"))
+    assert witness_for_key(good, key).values() == good.values()
+    with pytest.raises(SnarkjsFileError, match=r"witness 3 \(.*\): 4 values, .* expects 5"):
+        witness_for_key(Witness(good.prime, good.limbs[:4]), key, 3)
+    with pytest.raises(SnarkjsFileError, match="its prime is not the scalar field"):
+        witness_for_key(Witness(good.prime + 2, good.limbs), key)
+    with pytest.raises(UnsatisfiedWitnessError, match="wire 0 must be the constant 1"):
+        witness_for_key([2] + good.values()[1:], key)
 
 
 def test_witness_shape_errors(prover):
