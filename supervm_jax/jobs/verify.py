@@ -33,7 +33,9 @@ from absl import flags
 from supervm_jax import config
 from supervm_jax.groth16 import ProofFormatError, parse_proof, parse_public, parse_verification_key, verify_batch
 from supervm_jax.groth16.proof_json import CoordinateRangeError, load_json
-from supervm_jax.jobs import JobInputError, config_from_flags, define_compilation_cache_flag, run_main, use_compilation_cache
+from supervm_jax.jobs import (
+    JobInputError, config_from_flags, define_compilation_cache_flag, run_main, use_compilation_cache,
+)
 
 flags.DEFINE_string("vk", None, "verification_key.json (snarkjs zkey export verificationkey).")
 flags.DEFINE_string("proof", None, "A proof JSON (single form, with --public).")

@@ -229,9 +229,10 @@ def _miller(name: str, use_native: bool, lanes: tuple, mesh: Mesh) -> np.ndarray
                        min_share=MIN_SHARE)
 
 
-def _final(name: str, use_native: bool, which: str, f: np.ndarray, mesh: Mesh) -> np.ndarray:
-    """(L, 2, 2, 3, n) Fq12 limbs -> the same after the final-exponentiation program `which`
-    ("exact", "check"; or a (rows (R, 4) int32, n_rows) pair padded to PROGRAM_ROWS)."""
+def _final(name: str, use_native: bool, which: str | tuple[np.ndarray, np.ndarray], f: np.ndarray,
+           mesh: Mesh) -> np.ndarray:
+    """(L, 2, 2, 3, n) Fq12 limbs -> the same after the final-exponentiation program `which`:
+    "exact" or "check", or any program as (rows (PROGRAM_ROWS, 4) int32 padded, n_rows)."""
     rows, n_rows = _program(name, which) if isinstance(which, str) else which
     if not use_native:
         announce_compile(("pairing final", name, mesh), f"the {name} final exponentiation")

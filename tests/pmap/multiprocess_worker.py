@@ -79,6 +79,7 @@ def compute() -> dict:
     from supervm_jax.ntt.sharded import ntt_sharded
     from supervm_jax.pmap import agreed_randbelow, device_mesh, shard_batch
     from supervm_jax.sigverify import ed25519_verify
+    from tests.groth16.conftest import fixed_blinding
 
     mesh = device_mesh()
     data = inputs()
@@ -119,9 +120,8 @@ def compute() -> dict:
 
     fixtures = ROOT / "tests" / "groth16" / "fixtures" / "multiplier"  # the smallest fixture circuit
     prover = Groth16Prover(fixtures / "circuit_final.zkey", mesh=mesh, trusted_key=True)
-    rs = json.loads((fixtures / "rs_fixed_0.json").read_text())  # snarkjs's r, s of proof_fixed_0.json
     proofs = prover.prove_batch([fixtures / f"witness_{k}.wtns" for k in range(2)],
-                                blinding=[(int(rs["r"]), int(rs["s"])), (7, 8)])
+                                blinding=[fixed_blinding("multiplier"), (7, 8)])  # snarkjs's r, s, then others
     out["prove_batch"] = [[proof, public] for proof, public in proofs]
     return out
 
